@@ -1,0 +1,385 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+)
+
+// retryDelay is how soon matching is retried after the store failed to match.
+const retryDelay = time.Second
+
+// Router queues calls and offers them to agents. It keeps no routing state of
+// its own: calls and agents live in the Store, so several Routers (on several
+// nodes) can share one store. A Router keeps the Tickets of the calls it
+// queued and one timer for the next timed transition.
+//
+// All methods are safe for concurrent use.
+type Router struct {
+	cfg   *compiled
+	store Store
+	now   func() time.Time
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	closed   bool
+	tickets  map[string]*Ticket
+	timer    *time.Timer
+	timerAt  time.Time // when timer fires; zero when no timer is pending
+	timerGen uint64    // identifies the pending timer
+	running  sync.WaitGroup
+}
+
+// NewRouter validates cfg, registers its agents in store and returns a Router.
+// The caller keeps ownership of store (Close does not close it).
+func NewRouter(cfg Config, store Store) (*Router, error) {
+	c, err := compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return nil, errors.New("routing: NewRouter: store is nil")
+	}
+	r := &Router{
+		cfg:     c,
+		store:   store,
+		now:     cfg.Now,
+		log:     cfg.Logger,
+		tickets: map[string]*Ticket{},
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if err := store.PutAgents(context.Background(), c.agents, r.clock()); err != nil {
+		return nil, fmt.Errorf("routing: registering agents: %w", err)
+	}
+	return r, nil
+}
+
+// clock returns the current time without its monotonic reading, so times
+// compare the same after a store round trip.
+func (r *Router) clock() time.Time { return r.now().Round(0) }
+
+// Close stops the router's timer, waits for a timed pass in progress, and
+// closes every Ticket's event channel. Calls stay in the store. Later calls of
+// other methods return ErrClosed. Close is idempotent and returns nil.
+func (r *Router) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	tickets := r.tickets
+	r.tickets = nil
+	r.mu.Unlock()
+
+	r.running.Wait()
+	for _, t := range tickets {
+		t.close()
+	}
+	return nil
+}
+
+func (r *Router) checkOpen() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// QueueConfig returns the named queue's configuration with defaults applied.
+func (r *Router) QueueConfig(name string) (QueueConfig, bool) { return r.cfg.queue(name) }
+
+// Tiers returns the tier boosts in use (a copy), for choosing a caller's tier
+// with directory.TierFor.
+func (r *Router) Tiers() map[string]time.Duration { return maps.Clone(r.cfg.tiers) }
+
+// Enqueue puts a call in its queue and returns the Ticket on which its offers
+// arrive. The call's key is now − boost(tier); with a MaxWait its deadline is
+// now + MaxWait. Errors: ErrUnknownQueue, ErrDuplicateCall, ErrNoAgents (no
+// logged-in agent has the queue's skill; the call is not queued), ErrClosed.
+func (r *Router) Enqueue(ctx context.Context, req CallRequest) (*Ticket, error) {
+	q, ok := r.cfg.queue(req.Queue)
+	if !ok {
+		return nil, fmt.Errorf("routing: enqueue call %q: queue %q: %w", req.CallID, req.Queue, ErrUnknownQueue)
+	}
+	if req.CallID == "" || strings.ContainsRune(req.CallID, 0) {
+		return nil, fmt.Errorf("routing: enqueue: call id %q is empty or contains NUL", req.CallID)
+	}
+	tier, boost := r.cfg.tier(req.Tier)
+	if tier != req.Tier && req.Tier != "" {
+		r.log.Warn("unknown tier, using default", "call", req.CallID, "tier", req.Tier)
+	}
+	pref := req.PreferredAgent
+	if _, known := r.cfg.agentIndex[pref]; pref != "" && !known {
+		r.log.Warn("preferred agent is not configured, ignoring it", "call", req.CallID, "agent", pref)
+		pref = ""
+	}
+	now := r.clock()
+	call := Call{
+		ID:             req.CallID,
+		Caller:         req.Caller,
+		Queue:          q.Name,
+		Skill:          q.Skill,
+		Tier:           tier,
+		EnqueuedAt:     now,
+		Key:            now.Add(-boost),
+		PreferredAgent: pref,
+		WrapUp:         q.WrapUp,
+	}
+	wait := req.PreferWait
+	if wait == 0 {
+		wait = q.PreferWait
+	}
+	if pref != "" && wait > 0 {
+		call.PreferUntil = now.Add(wait)
+	}
+	if q.MaxWait > 0 {
+		call.Deadline = now.Add(q.MaxWait)
+	}
+
+	t := newTicket(call.ID, q.Name)
+	r.mu.Lock()
+	switch {
+	case r.closed:
+		r.mu.Unlock()
+		return nil, ErrClosed
+	case r.tickets[call.ID] != nil:
+		r.mu.Unlock()
+		return nil, fmt.Errorf("routing: enqueue call %q: %w", call.ID, ErrDuplicateCall)
+	}
+	r.tickets[call.ID] = t
+	r.mu.Unlock()
+
+	stored, err := r.store.Enqueue(ctx, call)
+	if err != nil {
+		r.removeTicket(call.ID)
+		return nil, fmt.Errorf("routing: enqueue call %q in queue %q: %w", call.ID, q.Name, err)
+	}
+	r.log.Info("call queued", "call", stored.ID, "queue", stored.Queue, "tier", stored.Tier,
+		"key", stored.Key, "seq", stored.Seq, "preferred_agent", stored.PreferredAgent)
+	r.dispatch(ctx)
+	return t, nil
+}
+
+// Answered records that the agent answered the offer: agent and call are
+// talking. Errors: ErrStaleOffer (also ErrUnknownCall when the call has gone:
+// hang up the agent leg), ErrUnknownAgent, ErrClosed.
+func (r *Router) Answered(ctx context.Context, offer Offer) error {
+	if err := r.checkOpen(); err != nil {
+		return err
+	}
+	if err := r.store.Answer(ctx, offer, r.clock()); err != nil {
+		return fmt.Errorf("routing: answered %s: %w", offerString(offer), err)
+	}
+	r.log.Info("offer answered", offerAttrs(offer)...)
+	return nil
+}
+
+// NoAnswer records that the agent did not answer the offer (ring timeout,
+// busy, rejected): the agent becomes not_ready with reason (empty:
+// "no_answer") and the call goes back to its queue with its original key.
+// Errors as Answered.
+func (r *Router) NoAnswer(ctx context.Context, offer Offer, reason string) error {
+	if err := r.checkOpen(); err != nil {
+		return err
+	}
+	if reason == "" {
+		reason = ReasonNoAnswer
+	}
+	if err := r.store.NoAnswer(ctx, offer, reason, r.clock()); err != nil {
+		return fmt.Errorf("routing: no answer %s: %w", offerString(offer), err)
+	}
+	r.log.Info("offer not answered, call requeued", append(offerAttrs(offer), "reason", reason)...)
+	r.dispatch(ctx)
+	return nil
+}
+
+// Finished records the end of an answered call: the call leaves the router
+// (its Ticket is closed) and the agent starts the queue's wrap-up, then is
+// ready again. Errors as Answered.
+func (r *Router) Finished(ctx context.Context, offer Offer) error {
+	if err := r.checkOpen(); err != nil {
+		return err
+	}
+	if err := r.store.Finish(ctx, offer, r.clock()); err != nil {
+		return fmt.Errorf("routing: finished %s: %w", offerString(offer), err)
+	}
+	r.closeTicket(offer.CallID)
+	r.log.Info("call finished", offerAttrs(offer)...)
+	r.dispatch(ctx)
+	return nil
+}
+
+// Leave removes a call wherever it is, because the caller hung up or gave up.
+// An agent the call was ringing goes back to ready without penalty; an agent
+// talking to it starts wrap-up. The call's Ticket is closed. Errors:
+// ErrUnknownCall, ErrClosed.
+func (r *Router) Leave(ctx context.Context, callID string) error {
+	if err := r.checkOpen(); err != nil {
+		return err
+	}
+	call, err := r.store.Leave(ctx, callID, r.clock())
+	r.closeTicket(callID)
+	if err != nil {
+		return fmt.Errorf("routing: leave call %q: %w", callID, err)
+	}
+	r.log.Info("call left", "call", call.ID, "queue", call.Queue, "state", call.State, "agent", call.AgentID)
+	r.dispatch(ctx)
+	return nil
+}
+
+// SetAgentState sets an agent ready, not_ready (with a reason) or logged_out.
+// While the agent is ringing or talking, not_ready and logged_out are kept as
+// pending and take effect when the call ends (after wrap-up); ready then
+// returns ErrAgentBusy, as it does during wrap-up. not_ready and logged_out
+// end a wrap-up at once. Errors: ErrUnknownAgent, ErrInvalidState,
+// ErrAgentBusy, ErrClosed.
+func (r *Router) SetAgentState(ctx context.Context, agentID string, state AgentState, reason string) error {
+	if err := r.checkOpen(); err != nil {
+		return err
+	}
+	switch state {
+	case AgentReady, AgentNotReady, AgentLoggedOut:
+	default:
+		return fmt.Errorf("routing: agent %q: state %q: %w (use ready, not_ready or logged_out)", agentID, state, ErrInvalidState)
+	}
+	a, err := r.store.SetAgentState(ctx, agentID, state, reason, r.clock())
+	if err != nil {
+		return fmt.Errorf("routing: agent %q to %s: %w", agentID, state, err)
+	}
+	r.log.Info("agent state", "agent", a.ID, "requested", state, "state", a.State, "pending", a.Pending, "reason", reason)
+	r.dispatch(ctx)
+	return nil
+}
+
+// Tick applies the timed transitions due now (wrap-up ends, max-wait
+// overflows, preferred-agent wait expiries) and re-runs matching, delivering
+// the results to Tickets. The router's timer calls it; tests driving an
+// injected clock call it after moving the clock.
+func (r *Router) Tick(ctx context.Context) error {
+	if err := r.checkOpen(); err != nil {
+		return err
+	}
+	res, err := r.store.Match(ctx, r.clock())
+	if err != nil {
+		r.schedule(r.clock().Add(retryDelay))
+		return fmt.Errorf("routing: match: %w", err)
+	}
+	r.deliver(res)
+	r.schedule(res.Next)
+	return nil
+}
+
+// dispatch re-runs matching after a state change. The change has already
+// happened, so a failure is logged and retried by the timer rather than
+// returned, and the caller's cancellation does not stop it.
+func (r *Router) dispatch(ctx context.Context) {
+	if err := r.Tick(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, ErrClosed) {
+		r.log.Error("matching failed, will retry", "err", err, "retry_in", retryDelay)
+	}
+}
+
+// deliver hands the results of a matching pass to the Tickets.
+func (r *Router) deliver(res MatchResult) {
+	for _, c := range res.Overflowed {
+		r.log.Info("call overflowed", "call", c.ID, "queue", c.Queue, "waited", c.Deadline.Sub(c.EnqueuedAt))
+		if t := r.takeTicket(c.ID); t != nil {
+			t.send(Event{Kind: EventOverflow, Offer: Offer{CallID: c.ID, Queue: c.Queue, At: c.Deadline}})
+			t.close()
+		}
+	}
+	for _, id := range res.WrapEnded {
+		r.log.Debug("wrap-up ended", "agent", id)
+	}
+	for _, o := range res.Offers {
+		r.log.Info("call offered", offerAttrs(o)...)
+		r.mu.Lock()
+		t := r.tickets[o.CallID]
+		r.mu.Unlock()
+		switch {
+		case t == nil:
+			// The call left meanwhile (its offer is already void) or belongs
+			// to another node.
+			r.log.Debug("offer for a call with no ticket here", offerAttrs(o)...)
+		case !t.send(Event{Kind: EventOffer, Offer: o}):
+			r.log.Warn("offer not delivered: ticket closed or full", offerAttrs(o)...)
+		}
+	}
+}
+
+func (r *Router) takeTicket(callID string) *Ticket {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.tickets[callID]
+	delete(r.tickets, callID)
+	return t
+}
+
+func (r *Router) removeTicket(callID string) { r.takeTicket(callID) }
+
+func (r *Router) closeTicket(callID string) {
+	if t := r.takeTicket(callID); t != nil {
+		t.close()
+	}
+}
+
+// schedule makes sure the timer fires no later than next (zero: nothing to do).
+func (r *Router) schedule(next time.Time) {
+	if next.IsZero() {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || (!r.timerAt.IsZero() && !next.Before(r.timerAt)) {
+		return
+	}
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	r.timerGen++
+	gen := r.timerGen
+	r.timerAt = next
+	r.timer = time.AfterFunc(max(next.Sub(r.clock()), 0), func() { r.onTimer(gen) })
+}
+
+func (r *Router) onTimer(gen uint64) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	if gen == r.timerGen {
+		r.timerAt = time.Time{}
+		r.timer = nil
+	}
+	r.running.Add(1)
+	r.mu.Unlock()
+	defer r.running.Done()
+	if err := r.Tick(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+		r.log.Error("timed matching failed", "err", err)
+	}
+}
+
+func offerString(o Offer) string {
+	return fmt.Sprintf("offer of call %q to agent %q (token %d)", o.CallID, o.AgentID, o.Token)
+}
+
+func offerAttrs(o Offer) []any {
+	return []any{"call", o.CallID, "agent", o.AgentID, "queue", o.Queue, "token", o.Token}
+}
