@@ -86,6 +86,7 @@ func TestPacerPlay(t *testing.T) {
 					t.Fatal(err)
 				}
 				time.Sleep(100 * time.Millisecond)
+				synctest.Wait() // the pacer is parked on its timer: nothing is mid-send
 				pkts := conn.sent()
 				checkStream(t, pkts, s.SSRC())
 				silence := ulawSilenceFrame[:]
@@ -152,6 +153,7 @@ func TestPacerSkipAhead(t *testing.T) {
 				s.Start()
 				time.Sleep(time.Second)
 				s.Close()
+				synctest.Wait() // the pacer is parked on its timer: nothing is mid-send
 				pkts := conn.sent()
 				checkStream(t, pkts, s.SSRC())
 				var jumps []uint32
@@ -215,6 +217,7 @@ func TestPlaySemantics(t *testing.T) {
 			t.Fatal(err)
 		}
 		var markers []int
+		synctest.Wait() // the pacer is parked on its timer: nothing is mid-send
 		pkts := conn.sent()
 		for i, pk := range pkts {
 			if pk.Marker {
