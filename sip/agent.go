@@ -1,0 +1,252 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
+
+	"kefu/routing"
+	"kefu/sip/media"
+	"kefu/sip/sdp"
+)
+
+var errRingTimeout = errors.New("agent did not answer within the ring timeout")
+
+// sipgoResponseError is a final non-2xx answer from an agent's phone.
+type sipgoResponseError struct {
+	code   int
+	reason string
+}
+
+func (e *sipgoResponseError) Error() string {
+	return fmt.Sprintf("agent phone answered %d %s", e.code, e.reason)
+}
+
+// agentLeg is the call leg from Kefu to an agent's phone.
+type agentLeg struct {
+	srv    *Server
+	callID string
+	dlg    *sipgo.DialogClientSession
+	media  *media.Session
+	once   sync.Once
+}
+
+// dialAgent rings the agent's registered phone with an offer that puts the
+// caller's codec first, and returns the answered leg. It gives up after
+// ringTimeout (CANCEL) or when ctx ends (the caller hung up).
+func (s *Server) dialAgent(ctx context.Context, c *call, o routing.Offer, ringTimeout time.Duration) (*agentLeg, error) {
+	target, ok := s.reg.lookup(o.AgentID)
+	if !ok {
+		return nil, fmt.Errorf("%w: agent %s", errNotRegistered, o.AgentID)
+	}
+	conn, err := s.ports.Listen()
+	if err != nil {
+		return nil, fmt.Errorf("agent leg: %w", err)
+	}
+	closeConn := true
+	defer func() {
+		if closeConn {
+			s.release(conn)
+		}
+	}()
+	peer := netip.IPv4Unspecified()
+	if ip, err := netip.ParseAddr(target.Host); err == nil {
+		peer = ip
+	}
+	localIP := s.localIPFor(peer)
+	port := localPort(conn)
+	codecs := []sdp.Codec{c.answer.Codec}
+	if c.answer.Codec.Name == sdp.PCMU.Name {
+		codecs = append(codecs, sdp.PCMA)
+	} else {
+		codecs = append(codecs, sdp.PCMU)
+	}
+	const dtmfPT = 101
+	offer, err := sdp.Build(sdp.Origin{SessionID: rand.Uint64() >> 1, Version: 1, Username: "kefu"}, sdp.Session{
+		Addr:            netip.AddrPortFrom(localIP, port),
+		Codecs:          codecs,
+		DTMFPayloadType: dtmfPT,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("agent offer: %w", err)
+	}
+
+	req := sipmsg.NewRequest(sipmsg.INVITE, target)
+	req.SetBody(offer)
+	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
+	// The agent's phone shows the caller's number.
+	from := &sipmsg.FromHeader{
+		DisplayName: c.caller,
+		Address:     sipmsg.Uri{Scheme: "sip", User: c.caller, Host: localIP.String(), Port: int(s.cfg.Listen.Port())},
+		Params:      sipmsg.NewParams(),
+	}
+	from.Params.Add("tag", uuid.NewString())
+	req.AppendHeader(from)
+	req.AppendHeader(&sipmsg.ToHeader{Address: *target.Clone(), Params: sipmsg.NewParams()})
+	req.AppendHeader(sipmsg.NewHeader("Call-ID", uuid.NewString()))
+	ct := s.contact(localIP)
+	req.AppendHeader(&ct)
+	// Screen-pop data for phones and desktops that read it.
+	req.AppendHeader(sipmsg.NewHeader("X-Kefu-Call", c.id))
+	req.AppendHeader(sipmsg.NewHeader("X-Kefu-Queue", o.Queue))
+	req.AppendHeader(sipmsg.NewHeader("X-Kefu-Offer", strconv.FormatUint(o.Token, 10)))
+	if target.UriParams != nil {
+		if tr, ok := target.UriParams.Get("transport"); ok && tr != "" {
+			req.SetTransport(tr)
+		}
+	}
+
+	// Ringing ends on our timer or when the caller goes. A CANCEL may only be
+	// sent once the phone has answered provisionally (RFC 3261 §9.1), and
+	// sipgo waits for that provisional before cancelling. Only when the ring
+	// timeout passes with no response at all is the phone taken for dead and
+	// the INVITE abandoned without waiting.
+	ringCtx, stopRing := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopRing(nil)
+	var provisional atomic.Bool
+	timer := time.AfterFunc(ringTimeout, func() {
+		if provisional.Load() {
+			stopRing(errRingTimeout)
+		} else {
+			stopRing(sipgo.WaitAnswerForceCancelErr)
+		}
+	})
+	defer timer.Stop()
+	unwatch := context.AfterFunc(ctx, func() { stopRing(context.Cause(ctx)) })
+	defer unwatch()
+
+	dlg, err := s.dialog.WriteInvite(ringCtx, req)
+	if err != nil {
+		return nil, fmt.Errorf("invite agent %s: %w", o.AgentID, err)
+	}
+	err = dlg.WaitAnswer(ringCtx, sipgo.AnswerOptions{OnResponse: func(r *sipmsg.Response) error {
+		if r.StatusCode < 200 {
+			provisional.Store(true) // a 100 Trying also allows CANCEL
+		}
+		return nil
+	}})
+	if err != nil {
+		// A 2xx that crossed our CANCEL: the phone thinks it is connected;
+		// acknowledge and hang up so it is not left off-hook.
+		if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
+			bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = dlg.Ack(bctx)
+			_ = dlg.Bye(bctx)
+			cancel()
+		}
+		dlg.Close()
+		var dr *sipgo.ErrDialogResponse
+		switch {
+		case errors.As(err, &dr):
+			return nil, &sipgoResponseError{code: dr.Res.StatusCode, reason: dr.Res.Reason}
+		case ctx.Err() == nil && ringCtx.Err() != nil:
+			return nil, errRingTimeout
+		case ctx.Err() != nil:
+			return nil, context.Cause(ctx)
+		}
+		return nil, fmt.Errorf("invite agent %s: %w", o.AgentID, err)
+	}
+
+	// Answered: from now on the phone may send BYE.
+	leg := &agentLeg{srv: s, callID: req.CallID().Value(), dlg: dlg}
+	s.calls.addDialog(leg.callID, leg)
+	removeDialog := true
+	defer func() {
+		if removeDialog {
+			s.calls.removeDialog(leg.callID, leg)
+		}
+	}()
+
+	// Read the phone's SDP answer before acknowledging.
+	ans, err := sdp.Parse(dlg.InviteResponse.Body())
+	var chosen sdp.Codec
+	if err == nil {
+		chosen, err = pickAnswered(ans, codecs)
+	}
+	if err != nil {
+		bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = dlg.Ack(bctx)
+		_ = dlg.Bye(bctx)
+		cancel()
+		dlg.Close()
+		return nil, fmt.Errorf("agent %s answered with unusable SDP: %w", o.AgentID, err)
+	}
+	if err := dlg.Ack(ctx); err != nil {
+		dlg.Close()
+		return nil, fmt.Errorf("ack agent %s: %w", o.AgentID, err)
+	}
+	dtmf := ans.DTMFPayloadType
+	closeConn = false // from here the session owns the socket, even if NewSession fails
+	ms, err := media.NewSession(media.Config{
+		Conn:            conn,
+		Pool:            s.ports,
+		Remote:          ans.Addr,
+		Codec:           chosen,
+		DTMFPayloadType: dtmf,
+		Logger:          s.log,
+	})
+	if err != nil {
+		bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = dlg.Bye(bctx)
+		cancel()
+		dlg.Close()
+		return nil, fmt.Errorf("agent media: %w", err)
+	}
+	removeDialog = false
+	leg.media = ms
+	ms.Start()
+	return leg, nil
+}
+
+// pickAnswered checks the phone chose one of the codecs we offered.
+func pickAnswered(ans *sdp.Session, offered []sdp.Codec) (sdp.Codec, error) {
+	for _, a := range ans.Codecs {
+		for _, o := range offered {
+			if a.Name == o.Name {
+				return a, nil
+			}
+		}
+	}
+	return sdp.Codec{}, sdp.ErrNoCommonCodec
+}
+
+// close hangs up the agent's phone (unless it hung up first) and releases the
+// leg's media and registry entry. Idempotent.
+func (l *agentLeg) close() {
+	l.once.Do(func() {
+		if l.dlg.Context().Err() == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := l.dlg.Bye(ctx); err != nil {
+				l.srv.log.Debug("bye to agent failed", "err", err)
+			}
+			cancel()
+		}
+		l.media.Close()
+		l.dlg.Close()
+		l.srv.calls.removeDialog(l.callID, l)
+	})
+}
+
+func (l *agentLeg) onAck(*sipmsg.Request, sipmsg.ServerTransaction) {}
+
+// onBye: the agent hung up.
+func (l *agentLeg) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if err := l.dlg.ReadBye(req, tx); err != nil {
+		l.srv.log.Debug("agent bye", "err", err)
+	}
+}
+
+// onInfo: key presses from the agent's phone are acknowledged and not acted on.
+func (l *agentLeg) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	l.srv.reply(req, tx, sipmsg.StatusOK, "OK")
+}

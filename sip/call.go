@@ -1,0 +1,528 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"kefu/ivr"
+	"kefu/sip/media"
+	"kefu/sip/sdp"
+)
+
+// onInvite admits a new call and runs it: the handler goroutine owns the call
+// until it ends, which keeps the INVITE transaction alive until its final
+// response (sipgo terminates it when the handler returns).
+func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if hasToTag(req) {
+		s.onReInvite(req, tx)
+		return
+	}
+	c, err := s.admit(req, tx)
+	if err != nil {
+		st := statusFor(err)
+		lvl := slog.LevelInfo
+		if st.code >= 500 && !errors.Is(err, errDraining) {
+			lvl = slog.LevelError
+		}
+		s.log.Log(context.Background(), lvl, "call refused", "status", st.code, "err", err,
+			"from", fromUser(req), "to", req.Recipient.User, "source", req.Source())
+		var hdrs []sipmsg.Header
+		if st.warning != "" {
+			hdrs = append(hdrs, warningHeader(s.cfg.UserAgent, st.warning))
+		}
+		switch st.code {
+		case sipmsg.StatusServiceUnavailable:
+			hdrs = append(hdrs, sipmsg.NewHeader("Retry-After", "30"))
+		case sipmsg.StatusBadExtension:
+			hdrs = append(hdrs, sipmsg.NewHeader("Unsupported", "100rel"))
+		case sipmsg.StatusUnsupportedMediaType:
+			hdrs = append(hdrs, sipmsg.NewHeader("Accept", "application/sdp"))
+		}
+		s.reply(req, tx, st.code, st.reason, hdrs...)
+		return
+	}
+	c.run()
+}
+
+// admit checks an initial INVITE and builds its call, or says why not.
+func (s *Server) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction) (*call, error) {
+	if s.draining.Load() {
+		return nil, errDraining
+	}
+	trunk, ok := s.trunkFor(req.Source())
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", errForbiddenSource, req.Source())
+	}
+	number := req.Recipient.User
+	flow, ok := s.flowFor(number)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", errUnknownNumber, number)
+	}
+	if !s.deps.Flows.HasFlow(flow) {
+		return nil, fmt.Errorf("%w: %q for %q", errFlowMissing, flow, number)
+	}
+	for _, h := range req.GetHeaders("Require") {
+		if strings.Contains(strings.ToLower(h.Value()), "100rel") {
+			return nil, errNeeds100rel
+		}
+	}
+	body := req.Body()
+	if len(body) == 0 {
+		return nil, errNoOffer
+	}
+	if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(strings.Split(ct.Value(), ";")[0]), "application/sdp") {
+		return nil, fmt.Errorf("%w: %s", errNotSDP, ct.Value())
+	}
+	offer, err := sdp.Parse(body)
+	if err != nil {
+		return nil, fmt.Errorf("offer: %w", err)
+	}
+	ans, err := sdp.Negotiate(offer, []sdp.Codec{sdp.PCMU, sdp.PCMA})
+	if err != nil {
+		return nil, fmt.Errorf("offer: %w", err)
+	}
+	conn, err := s.ports.Listen()
+	if err != nil {
+		return nil, fmt.Errorf("caller leg: %w", err)
+	}
+	fail := func(err error) (*call, error) {
+		s.release(conn)
+		return nil, err
+	}
+	localIP := s.localIPFor(ans.Remote.Addr())
+	local, err := sdp.Build(sdp.Origin{SessionID: rand.Uint64() >> 1, Version: 1, Username: "kefu"}, sdp.Session{
+		Addr:            netip.AddrPortFrom(localIP, localPort(conn)),
+		Codecs:          []sdp.Codec{ans.Codec},
+		DTMFPayloadType: ans.DTMFPayloadType,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("build answer: %w", err))
+	}
+	leg, err := media.NewSession(media.Config{
+		Conn:            conn,
+		Pool:            s.ports,
+		Remote:          ans.Remote,
+		Codec:           ans.Codec,
+		DTMFPayloadType: ans.DTMFPayloadType,
+		Logger:          s.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("caller media: %w", err) // the session released the port
+	}
+	dlg, err := s.dialog.ReadInvite(req, tx)
+	if err != nil {
+		leg.Close()
+		return nil, fmt.Errorf("read invite: %w", err)
+	}
+	c := &call{
+		srv:     s,
+		id:      req.CallID().Value(),
+		caller:  fromUser(req),
+		called:  number,
+		trunk:   trunk,
+		flow:    flow,
+		dlg:     dlg,
+		answer:  ans,
+		local:   local,
+		leg:     leg,
+		started: time.Now(),
+		state:   "ringing",
+		digitCh: make(chan struct{}),
+	}
+	c.log = s.log.With("call", c.id, "caller", c.caller, "called", c.called)
+	c.ctx, c.cancel = context.WithCancelCause(dlg.Context())
+	if !s.calls.addCall(c) {
+		leg.Close()
+		return nil, errDuplicateCall
+	}
+	return c, nil
+}
+
+// onReInvite answers a re-INVITE (session refresh, hold, new address) on a call
+// we know with our current SDP; 481 otherwise.
+func (s *Server) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	d := s.calls.lookup(req)
+	c, ok := d.(*call)
+	if !ok {
+		s.reply(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	if err := c.dlg.ReadRequest(req, tx); err != nil {
+		s.reply(req, tx, sipmsg.StatusInternalServerError, "Server Internal Error", sipmsg.NewHeader("Retry-After", "1"))
+		return
+	}
+	if body := req.Body(); len(body) > 0 {
+		offer, err := sdp.Parse(body)
+		if err != nil {
+			s.reply(req, tx, sipmsg.StatusBadRequest, "Bad Request", warningHeader(s.cfg.UserAgent, "malformed SDP"))
+			return
+		}
+		if offer.Addr.IsValid() && offer.Addr.Port() != 0 {
+			c.leg.SetRemote(offer.Addr)
+		}
+	}
+	res := sipmsg.NewSDPResponseFromRequest(req, c.local)
+	ct := s.dialog.ContactHDR
+	res.AppendHeader(&ct)
+	s.respond(tx, res)
+}
+
+// call is one caller's call from INVITE to its end, as the IVR sees it.
+type call struct {
+	srv     *Server
+	log     *slog.Logger
+	id      string
+	caller  string
+	called  string
+	trunk   string
+	flow    string
+	dlg     *sipgo.DialogServerSession
+	answer  sdp.Answer
+	local   []byte
+	leg     *media.Session
+	started time.Time
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	wg     sync.WaitGroup // goroutines this call started
+
+	answerOnce sync.Once
+	answerErr  error
+
+	mu         sync.Mutex
+	state      string
+	queue      string
+	agent      string
+	answered   bool
+	answeredAt time.Time
+	hangup     string // reason given by the flow's hangup
+	digits     []rune
+	digitCh    chan struct{} // closed (and replaced) when a digit arrives
+}
+
+// flowHangup is the cause a call ends with when its flow hangs up.
+type flowHangup struct{ reason string }
+
+func (f flowHangup) Error() string { return "flow hung up: " + f.reason }
+
+// run drives the call from admission to its end.
+func (c *call) run() {
+	defer c.cleanup()
+	stop := context.AfterFunc(c.srv.stopCtx, func() { c.cancel(errShutdown) })
+	defer stop()
+
+	// Trying at once, so a trunk on UDP stops retransmitting the INVITE.
+	if err := c.dlg.Respond(sipmsg.StatusTrying, "Trying", nil); err != nil {
+		c.log.Debug("100 failed", "err", err)
+	}
+	c.log.Info("call started", "flow", c.flow, "trunk", c.trunk, "codec", c.answer.Codec.Name)
+	err := c.srv.deps.Flows.RunFlow(c.ctx, c.flow, c)
+	c.finish(err)
+}
+
+// finish ends the call on the wire: BYE when answered, a final response when
+// not, nothing when the caller already hung up.
+func (c *call) finish(flowErr error) {
+	cause := context.Cause(c.ctx)
+	c.cancel(nil) // stop the call's goroutines; the first cause stays
+	remoteEnded := c.dlg.Context().Err() != nil
+	c.mu.Lock()
+	answered := c.answered
+	c.state = "ending"
+	c.mu.Unlock()
+
+	switch {
+	case remoteEnded:
+		if cause == nil || errors.Is(cause, context.Canceled) {
+			cause = errors.New("caller hung up")
+		}
+	case answered:
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := c.dlg.Bye(ctx); err != nil {
+			c.log.Debug("bye failed", "err", err)
+		}
+		cancel()
+	default:
+		var st status
+		if fh := (flowHangup{}); errors.As(cause, &fh) && fh.reason == "busy" {
+			st = status{sipmsg.StatusBusyHere, "Busy Here", ""}
+		} else if cause == nil || errors.As(cause, &fh) {
+			st = statusFor(errFlowHangupBefore)
+		} else {
+			st = statusFor(cause)
+		}
+		if err := c.dlg.Respond(st.code, st.reason, nil); err != nil {
+			c.log.Debug("final response failed", "err", err)
+		}
+	}
+	if cause == nil {
+		cause = errors.New("flow ended")
+	}
+	attrs := []any{"cause", cause.Error(), "duration", time.Since(c.started).Round(time.Millisecond)}
+	if flowErr != nil && !errors.Is(flowErr, ivr.ErrHangup) && !errors.Is(flowErr, context.Canceled) {
+		attrs = append(attrs, "flow_err", flowErr.Error())
+	}
+	st := c.leg.Stats()
+	attrs = append(attrs, "rtp_in", st.PacketsIn, "rtp_out", st.PacketsOut)
+	c.log.Info("call ended", attrs...)
+}
+
+// cleanup releases everything the call holds; it runs on every path out.
+func (c *call) cleanup() {
+	c.cancel(nil)
+	c.wg.Wait()
+	c.leg.Close()
+	c.dlg.Close()
+	c.srv.calls.removeCall(c)
+}
+
+// ended is the error a Call method returns once the call is over.
+func (c *call) ended() error {
+	return fmt.Errorf("%w: %v", ivr.ErrHangup, context.Cause(c.ctx))
+}
+
+func (c *call) ID() string     { return c.id }
+func (c *call) Caller() string { return c.caller }
+func (c *call) Called() string { return c.called }
+
+func (c *call) setState(state string) {
+	c.mu.Lock()
+	c.state = state
+	c.mu.Unlock()
+}
+
+func (c *call) info() CallInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return CallInfo{
+		ID: c.id, Caller: c.caller, Called: c.called, Trunk: c.trunk, Flow: c.flow,
+		State: c.state, Queue: c.queue, Agent: c.agent, Codec: c.answer.Codec.Name,
+		Started: c.started, Answered: c.answeredAt,
+	}
+}
+
+// ensureAnswered answers the call (200 OK with our SDP) the first time media is
+// needed, and waits for the ACK.
+func (c *call) ensureAnswered() error {
+	c.answerOnce.Do(func() { c.answerErr = c.answerNow() })
+	if c.answerErr != nil {
+		return c.answerErr
+	}
+	if c.ctx.Err() != nil {
+		return c.ended()
+	}
+	return nil
+}
+
+func (c *call) answerNow() error {
+	if c.ctx.Err() != nil {
+		return c.ended()
+	}
+	c.mu.Lock()
+	c.answered = true
+	c.mu.Unlock()
+	c.leg.Start()
+	c.wg.Go(c.pumpDigits)
+	if err := c.dlg.RespondSDP(c.local); err != nil {
+		if c.dlg.Context().Err() == nil {
+			c.cancel(fmt.Errorf("%w: %v", errNoAck, err))
+		}
+		return c.ended()
+	}
+	c.mu.Lock()
+	c.answeredAt = time.Now()
+	if c.state == "ringing" {
+		c.state = "ivr"
+	}
+	c.mu.Unlock()
+	c.wg.Go(func() { c.watchMedia(c.leg) })
+	return nil
+}
+
+// watchMedia ends the call when no RTP has arrived for the media timeout.
+func (c *call) watchMedia(leg *media.Session) {
+	timeout := c.srv.cfg.MediaTimeout
+	since := time.Now()
+	t := time.NewTicker(min(timeout/4, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case now := <-t.C:
+			last := leg.LastReceived()
+			if last.Before(since) {
+				last = since
+			}
+			if now.Sub(last) > timeout {
+				c.log.Warn("media timeout: no RTP", "for", now.Sub(last).Round(time.Second))
+				c.cancel(errMediaTimeout)
+				return
+			}
+		}
+	}
+}
+
+// pumpDigits moves key presses from the media session into the call's buffer.
+func (c *call) pumpDigits() {
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case d, ok := <-c.leg.Digits():
+			if !ok {
+				return
+			}
+			c.log.Debug("digit", "key", string(d.Key), "source", d.Source)
+			c.mu.Lock()
+			c.digits = append(c.digits, d.Key)
+			close(c.digitCh)
+			c.digitCh = make(chan struct{})
+			c.mu.Unlock()
+		}
+	}
+}
+
+// Play implements ivr.Call.
+func (c *call) Play(ctx context.Context, names []string, bargeIn bool) error {
+	if err := c.ensureAnswered(); err != nil {
+		return err
+	}
+	prompts := make([]*media.Prompt, 0, len(names))
+	for _, n := range names {
+		p, ok := c.srv.deps.Prompts.Get(n)
+		if !ok {
+			return fmt.Errorf("prompt %q is not in the prompt catalogue", n)
+		}
+		prompts = append(prompts, p)
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if bargeIn {
+		c.mu.Lock()
+		typed, sig := len(c.digits) > 0, c.digitCh
+		c.mu.Unlock()
+		if typed {
+			return nil // the caller already chose: skip the prompt
+		}
+		c.wg.Go(func() {
+			select {
+			case <-sig:
+				cancel()
+			case <-pctx.Done():
+			}
+		})
+	}
+	err := c.leg.Play(pctx, prompts...)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil || c.ctx.Err() != nil:
+		return c.ended()
+	case pctx.Err() != nil:
+		return nil // barge-in
+	default:
+		return fmt.Errorf("play %v: %w", names, err)
+	}
+}
+
+// ReadDigit implements ivr.Call.
+func (c *call) ReadDigit(ctx context.Context, timeout time.Duration) (rune, error) {
+	if err := c.ensureAnswered(); err != nil {
+		return 0, err
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		if len(c.digits) > 0 {
+			d := c.digits[0]
+			c.digits = c.digits[1:]
+			c.mu.Unlock()
+			return d, nil
+		}
+		sig := c.digitCh
+		c.mu.Unlock()
+		select {
+		case <-sig:
+		case <-t.C:
+			return 0, fmt.Errorf("%w after %s", ivr.ErrNoInput, timeout)
+		case <-ctx.Done():
+			return 0, c.ended()
+		}
+	}
+}
+
+// FlushDigits implements ivr.Call.
+func (c *call) FlushDigits() {
+	c.mu.Lock()
+	c.digits = nil
+	c.mu.Unlock()
+}
+
+// Hangup implements ivr.Call: the call ends when the flow returns.
+func (c *call) Hangup(ctx context.Context, reason string) error {
+	if reason == "" {
+		reason = "normal"
+	}
+	c.mu.Lock()
+	c.hangup = reason
+	c.mu.Unlock()
+	c.cancel(flowHangup{reason})
+	return nil
+}
+
+// onAck confirms our 2xx.
+func (c *call) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if err := c.dlg.ReadAck(req, tx); err != nil {
+		c.log.Debug("ack not for our 2xx", "err", err)
+	}
+}
+
+// onBye ends the call from the caller's side.
+func (c *call) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if err := c.dlg.ReadBye(req, tx); err != nil {
+		c.log.Debug("bye refused", "err", err)
+		c.srv.reply(req, tx, sipmsg.StatusInternalServerError, "Server Internal Error")
+		return
+	}
+	c.log.Debug("caller sent BYE")
+}
+
+// onInfo takes a key press sent as SIP INFO.
+func (c *call) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = h.Value()
+	}
+	mt := strings.ToLower(strings.TrimSpace(strings.Split(ct, ";")[0]))
+	if mt != "application/dtmf-relay" && mt != "application/dtmf" {
+		c.srv.reply(req, tx, sipmsg.StatusUnsupportedMediaType, "Unsupported Media Type",
+			sipmsg.NewHeader("Accept", "application/dtmf-relay, application/dtmf"))
+		return
+	}
+	key, err := media.ParseDTMFInfo(ct, req.Body())
+	if err != nil {
+		c.srv.reply(req, tx, sipmsg.StatusBadRequest, "Bad Request", warningHeader(c.srv.cfg.UserAgent, err.Error()))
+		return
+	}
+	c.leg.InjectDigit(key, "info")
+	c.srv.reply(req, tx, sipmsg.StatusOK, "OK")
+}
+
+func fromUser(req *sipmsg.Request) string {
+	if f := req.From(); f != nil && f.Address.User != "" {
+		return f.Address.User
+	}
+	return "anonymous"
+}

@@ -1,0 +1,145 @@
+package sip
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// dialog is anything in-dialog requests are routed to: a caller's call or an
+// agent leg.
+type dialog interface {
+	onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction)
+	onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction)
+	onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction)
+}
+
+// registry holds the calls in progress and routes in-dialog requests to them by
+// Call-ID. Every path that ends a call removes it (the call's run method does,
+// in a defer), so a leak test can check that it empties.
+type registry struct {
+	mu      sync.Mutex
+	dialogs map[string]dialog // by Call-ID: callers' calls and agent legs
+	calls   map[string]*call  // callers' calls by Call-ID
+	empty   chan struct{}     // closed while calls is empty
+}
+
+func newRegistry() *registry {
+	r := &registry{dialogs: map[string]dialog{}, calls: map[string]*call{}, empty: make(chan struct{})}
+	close(r.empty)
+	return r
+}
+
+func (r *registry) addCall(c *call) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.dialogs[c.id]; dup {
+		return false
+	}
+	if len(r.calls) == 0 {
+		r.empty = make(chan struct{})
+	}
+	r.calls[c.id] = c
+	r.dialogs[c.id] = c
+	return true
+}
+
+func (r *registry) removeCall(c *call) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.calls[c.id] != c {
+		return
+	}
+	delete(r.calls, c.id)
+	delete(r.dialogs, c.id)
+	if len(r.calls) == 0 {
+		close(r.empty)
+	}
+}
+
+func (r *registry) addDialog(callID string, d dialog) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dialogs[callID] = d
+}
+
+func (r *registry) removeDialog(callID string, d dialog) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dialogs[callID] == d {
+		delete(r.dialogs, callID)
+	}
+}
+
+// lookup finds the dialog an in-dialog request belongs to.
+func (r *registry) lookup(req *sipmsg.Request) dialog {
+	cid := req.CallID()
+	if cid == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dialogs[cid.Value()]
+}
+
+func (r *registry) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls)
+}
+
+// dialogCount counts every routed dialog, agent legs included (for leak tests).
+func (r *registry) dialogCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.dialogs)
+}
+
+func (r *registry) waitEmpty(ctx context.Context) error {
+	r.mu.Lock()
+	ch := r.empty
+	r.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// CallInfo is a call in progress as the HTTP API shows it.
+type CallInfo struct {
+	ID       string    `json:"id"`
+	Caller   string    `json:"caller"`
+	Called   string    `json:"called"`
+	Trunk    string    `json:"trunk"`
+	Flow     string    `json:"flow"`
+	State    string    `json:"state"`
+	Queue    string    `json:"queue,omitempty"`
+	Agent    string    `json:"agent,omitempty"`
+	Codec    string    `json:"codec"`
+	Started  time.Time `json:"started"`
+	Answered time.Time `json:"answered,omitzero"`
+}
+
+func (r *registry) snapshot() []CallInfo {
+	r.mu.Lock()
+	calls := make([]*call, 0, len(r.calls))
+	for _, c := range r.calls {
+		calls = append(calls, c)
+	}
+	r.mu.Unlock()
+	out := make([]CallInfo, 0, len(calls))
+	for _, c := range calls {
+		out = append(out, c.info())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Started.Before(out[j].Started) })
+	return out
+}
+
+// DialogCount counts the dialogs the server routes requests to (calls and agent
+// legs); zero when idle.
+func (s *Server) DialogCount() int { return s.calls.dialogCount() }

@@ -1,0 +1,523 @@
+// Package sip is Kefu's SIP front end: it answers calls from carrier trunks,
+// runs them through IVR flows, registers agents' phones, offers queued calls to
+// agents by INVITE and bridges the media. It is the only package that speaks SIP
+// (through sipgo); media is in sip/media and SDP in sip/sdp.
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"kefu/ivr"
+	"kefu/routing"
+	"kefu/sip/media"
+)
+
+// Config is the SIP front end's configuration.
+type Config struct {
+	// Listen is the UDP and TCP address to serve SIP on.
+	Listen netip.AddrPort
+	// Advertise is the IP put in Contact and SDP; zero means the listen IP, or
+	// (when listening on 0.0.0.0/::) the local address that routes to each peer.
+	Advertise netip.Addr
+	// RTPLow and RTPHigh bound the media port range.
+	RTPLow, RTPHigh int
+	// MediaTimeout ends a call when no RTP arrives for this long; 0 means 30s.
+	MediaTimeout time.Duration
+	// Trunks are the networks allowed to send INVITEs.
+	Trunks []Trunk
+	// AccessNumbers maps a dialled number to the flow that answers it.
+	AccessNumbers map[string]string
+	// DefaultFlow answers numbers not in AccessNumbers; empty means 404.
+	DefaultFlow string
+	// Agents maps agent id to SIP digest password.
+	Agents map[string]string
+	// Realm is the digest realm; empty means "kefu".
+	Realm string
+	// RegisterExpiry caps the registration lifetime; 0 means 1h.
+	RegisterExpiry time.Duration
+	// UserAgent is the User-Agent/Server header; empty means "Kefu".
+	UserAgent string
+	// Logger receives the front end's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Trunk is a named set of networks allowed to deliver calls.
+type Trunk struct {
+	Name     string
+	Networks []netip.Prefix
+}
+
+// Flows runs IVR flows; the server asks it for the flow an access number names.
+type Flows interface {
+	// HasFlow reports whether a flow of that name is loaded.
+	HasFlow(name string) bool
+	// RunFlow runs the named flow on call until the flow ends or the call does.
+	RunFlow(ctx context.Context, name string, call ivr.Call) error
+}
+
+// Router is what the front end needs of the call router.
+type Router interface {
+	Enqueue(ctx context.Context, req routing.CallRequest) (*routing.Ticket, error)
+	Answered(ctx context.Context, o routing.Offer) error
+	NoAnswer(ctx context.Context, o routing.Offer, reason string) error
+	Finished(ctx context.Context, o routing.Offer) error
+	Leave(ctx context.Context, callID string) error
+	QueueConfig(name string) (routing.QueueConfig, bool)
+}
+
+// Directory tells the router's view of a caller: their tier and the agent who
+// should serve them first (an account manager), if any.
+type Directory interface {
+	Caller(number string) (tier, preferredAgent string)
+}
+
+// Prompts is the prompt catalogue.
+type Prompts interface {
+	Get(name string) (*media.Prompt, bool)
+}
+
+// Deps are the other parts of Kefu the front end works with.
+type Deps struct {
+	Flows     Flows
+	Router    Router
+	Directory Directory
+	Prompts   Prompts
+	// OnRegistration is told when an agent's phone registers (true) or its last
+	// registration ends (false). May be nil.
+	OnRegistration func(agentID string, registered bool)
+}
+
+// Server is the SIP front end. Create it with New, run it with Serve; Drain
+// stops taking calls, HangupAll ends the ones in progress.
+type Server struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+	dialog *sipgo.DialogUA
+	ports  *media.PortPool
+	reg    *registrar
+	calls  *registry
+
+	draining atomic.Bool
+	// stopCalls ends every call at once (SIGINT); its cause is errShutdown.
+	stopCtx   context.Context
+	stopCalls context.CancelCauseFunc
+
+	mu        sync.Mutex
+	listeners []net.Addr
+}
+
+// New builds a server; nothing listens until Serve.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Flows == nil || deps.Router == nil || deps.Prompts == nil {
+		return nil, errors.New("sip: flows, router and prompts are required")
+	}
+	if cfg.MediaTimeout == 0 {
+		cfg.MediaTimeout = 30 * time.Second
+	}
+	if cfg.Realm == "" {
+		cfg.Realm = "kefu"
+	}
+	if cfg.RegisterExpiry == 0 {
+		cfg.RegisterExpiry = time.Hour
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "Kefu"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mediaIP := cfg.Advertise
+	if !mediaIP.IsValid() {
+		mediaIP = cfg.Listen.Addr()
+	}
+	ports, err := media.NewPortPool(bindAddr(mediaIP), cfg.RTPLow, cfg.RTPHigh)
+	if err != nil {
+		return nil, fmt.Errorf("sip: rtp ports: %w", err)
+	}
+	stackLog := log.With("part", "sipgo")
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sipmsg.WithTransactionLayerLogger(stackLog),
+			// Retransmitted 2xx after the client transaction ended: ignored quietly.
+			sipmsg.WithTransactionLayerUnhandledResponseHandler(func(*sipmsg.Response) {}),
+		),
+		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerLogger(stackLog)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sip: user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(stackLog))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip: server: %w", err)
+	}
+	copts := []sipgo.ClientOption{sipgo.WithClientLogger(log)}
+	if cfg.Listen.Addr().IsUnspecified() {
+		copts = append(copts, sipgo.WithClientPort(int(cfg.Listen.Port())))
+	} else {
+		// Requests to agents and trunks leave from the listening socket.
+		copts = append(copts,
+			sipgo.WithClientHostname(cfg.Listen.Addr().String()),
+			sipgo.WithClientConnectionAddr(cfg.Listen.String()))
+	}
+	client, err := sipgo.NewClient(ua, copts...)
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip: client: %w", err)
+	}
+	s := &Server{
+		cfg:    cfg,
+		deps:   deps,
+		log:    log,
+		ua:     ua,
+		srv:    srv,
+		client: client,
+		ports:  ports,
+		calls:  newRegistry(),
+	}
+	s.stopCtx, s.stopCalls = context.WithCancelCause(context.Background())
+	s.dialog = &sipgo.DialogUA{
+		Client:     client,
+		ContactHDR: s.contact(cfg.Listen.Addr()),
+	}
+	s.reg = newRegistrar(cfg.Agents, cfg.Realm, cfg.RegisterExpiry, log, deps.OnRegistration)
+
+	srv.OnInvite(s.onInvite)
+	srv.OnAck(s.onAck)
+	srv.OnBye(s.onBye)
+	srv.OnCancel(s.onCancel)
+	srv.OnOptions(s.onOptions)
+	srv.OnInfo(s.onInfo)
+	srv.OnRegister(s.reg.onRegister)
+	srv.OnNoRoute(s.onOther)
+	return s, nil
+}
+
+// bindAddr is where media sockets bind: the advertised IP when it is local,
+// otherwise every address.
+func bindAddr(ip netip.Addr) netip.Addr {
+	if ip.IsUnspecified() || !ip.IsValid() {
+		return netip.IPv4Unspecified()
+	}
+	return ip
+}
+
+// contact is our Contact header for dialogs, with host as its address.
+func (s *Server) contact(host netip.Addr) sipmsg.ContactHeader {
+	h := host
+	if h.IsUnspecified() && s.cfg.Advertise.IsValid() {
+		h = s.cfg.Advertise
+	}
+	return sipmsg.ContactHeader{Address: sipmsg.Uri{
+		Scheme: "sip",
+		User:   "kefu",
+		Host:   h.String(),
+		Port:   int(s.cfg.Listen.Port()),
+	}}
+}
+
+// Serve listens on UDP and TCP at the configured address and serves until ctx
+// ends. ready, if not nil, is called once both listeners are bound.
+func (s *Server) Serve(ctx context.Context, ready func(udp, tcp net.Addr)) error {
+	lc := net.ListenConfig{}
+	udp, err := lc.ListenPacket(ctx, "udp", s.cfg.Listen.String())
+	if err != nil {
+		return fmt.Errorf("sip: listen udp %s: %w (is another SIP server running? choose another address with -sip)", s.cfg.Listen, err)
+	}
+	tcpAddr := s.cfg.Listen.String()
+	if s.cfg.Listen.Port() == 0 {
+		tcpAddr = udp.LocalAddr().String() // same port for both when picked by the OS
+	}
+	tcp, err := lc.Listen(ctx, "tcp", tcpAddr)
+	if err != nil {
+		udp.Close()
+		return fmt.Errorf("sip: listen tcp %s: %w", tcpAddr, err)
+	}
+	if s.cfg.Listen.Port() == 0 {
+		// Tests listen on port 0: from now on advertise the port we got.
+		port := udp.LocalAddr().(*net.UDPAddr).Port
+		s.cfg.Listen = netip.AddrPortFrom(s.cfg.Listen.Addr(), uint16(port))
+		s.dialog.ContactHDR = s.contact(s.cfg.Listen.Addr())
+		if !s.cfg.Listen.Addr().IsUnspecified() {
+			// Rebuild the client so requests leave from the socket we really have.
+			c, err := sipgo.NewClient(s.ua, sipgo.WithClientLogger(s.log),
+				sipgo.WithClientHostname(s.cfg.Listen.Addr().String()),
+				sipgo.WithClientConnectionAddr(s.cfg.Listen.String()))
+			if err != nil {
+				udp.Close()
+				tcp.Close()
+				return fmt.Errorf("sip: client: %w", err)
+			}
+			s.client = c
+			s.dialog.Client = c
+		}
+	}
+	s.mu.Lock()
+	s.listeners = []net.Addr{udp.LocalAddr(), tcp.Addr()}
+	s.mu.Unlock()
+
+	errc := make(chan error, 2)
+	go func() { errc <- s.srv.ServeUDP(udp) }()
+	go func() { errc <- s.srv.ServeTCP(tcp) }()
+	// Requests we send leave from the UDP listener only once sipgo has put it
+	// in its connection pool, which ServeUDP does on its own goroutine.
+	waitListening(s.ua, udp.LocalAddr().String())
+	s.log.Info("sip listening", "udp", udp.LocalAddr().String(), "tcp", tcp.Addr().String())
+	if ready != nil {
+		ready(udp.LocalAddr(), tcp.Addr())
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	udp.Close()
+	tcp.Close()
+	// Wait for the other serve loop to notice its closed listener.
+	for range 2 - boolInt(err != nil) {
+		<-errc
+	}
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("sip: serve: %w", err)
+	}
+	return nil
+}
+
+// waitListening waits (briefly) until the UDP listener at addr is in the user
+// agent's connection pool.
+func waitListening(ua *sipgo.UserAgent, addr string) {
+	for range 200 {
+		if c, err := ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Drain stops taking new calls: INVITEs get 503 Service Unavailable with
+// Retry-After. Calls in progress go on.
+func (s *Server) Drain() {
+	if !s.draining.Swap(true) {
+		s.log.Info("draining: new calls get 503", "calls", s.calls.len())
+	}
+}
+
+// WaitIdle blocks until no call is in progress or ctx ends.
+func (s *Server) WaitIdle(ctx context.Context) error {
+	return s.calls.waitEmpty(ctx)
+}
+
+// HangupAll ends every call in progress with BYE (or a final response for
+// calls not yet answered).
+func (s *Server) HangupAll() {
+	s.stopCalls(errShutdown)
+}
+
+// Close releases the server's resources. Call it after Serve has returned and
+// the calls have ended; it is idempotent.
+func (s *Server) Close() error {
+	s.stopCalls(errShutdown)
+	s.reg.close()
+	return s.ua.Close()
+}
+
+// Calls lists the calls in progress.
+func (s *Server) Calls() []CallInfo { return s.calls.snapshot() }
+
+// Registered reports whether the agent's phone has a live registration.
+func (s *Server) Registered(agentID string) bool {
+	_, ok := s.reg.lookup(agentID)
+	return ok
+}
+
+// Registrations lists live registrations by agent id.
+func (s *Server) Registrations() map[string]Registration { return s.reg.snapshot() }
+
+// Addrs returns the bound listener addresses (UDP, TCP) once serving.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]net.Addr(nil), s.listeners...)
+}
+
+// onOptions answers keep-alive and capability probes.
+func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	res := sipmsg.NewResponseFromRequest(req, sipmsg.StatusOK, "OK", nil)
+	res.AppendHeader(sipmsg.NewHeader("Allow", s.allow()))
+	res.AppendHeader(sipmsg.NewHeader("Accept", "application/sdp, application/dtmf-relay, application/dtmf"))
+	s.respond(tx, res)
+}
+
+func (s *Server) allow() string {
+	return strings.Join([]string{"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "REGISTER"}, ", ")
+}
+
+// onAck routes the ACK for our 2xx to its call.
+func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if d := s.calls.lookup(req); d != nil {
+		d.onAck(req, tx)
+	}
+	// ACKs for non-2xx are absorbed by the transaction layer; stray ones are dropped.
+}
+
+// onBye ends the call or agent leg the BYE belongs to.
+func (s *Server) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	d := s.calls.lookup(req)
+	if d == nil {
+		s.reply(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	d.onBye(req, tx)
+}
+
+// onCancel sees only CANCELs that matched no pending INVITE (the transaction
+// layer answers the others with 200 and 487).
+func (s *Server) onCancel(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	s.reply(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+}
+
+// onInfo takes DTMF sent as SIP INFO.
+func (s *Server) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	d := s.calls.lookup(req)
+	if d == nil {
+		s.reply(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	d.onInfo(req, tx)
+}
+
+// onOther answers methods Kefu does not handle: 481 inside a dialog we do not
+// know, 501 inside one we do, 405 outside dialogs.
+func (s *Server) onOther(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if hasToTag(req) {
+		if s.calls.lookup(req) == nil {
+			s.reply(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+			return
+		}
+		s.reply(req, tx, sipmsg.StatusNotImplemented, "Not Implemented")
+		return
+	}
+	res := sipmsg.NewResponseFromRequest(req, sipmsg.StatusMethodNotAllowed, "Method Not Allowed", nil)
+	res.AppendHeader(sipmsg.NewHeader("Allow", s.allow()))
+	s.respond(tx, res)
+}
+
+// reply sends a bodiless response.
+func (s *Server) reply(req *sipmsg.Request, tx sipmsg.ServerTransaction, code int, reason string, hdrs ...sipmsg.Header) {
+	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	s.respond(tx, res)
+}
+
+func (s *Server) respond(tx sipmsg.ServerTransaction, res *sipmsg.Response) {
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("sip: respond failed", "status", res.StatusCode, "err", err)
+	}
+}
+
+func hasToTag(req *sipmsg.Request) bool {
+	to := req.To()
+	if to == nil {
+		return false
+	}
+	_, ok := to.Params.Get("tag")
+	return ok
+}
+
+// trunkFor returns the trunk a source address belongs to.
+func (s *Server) trunkFor(src string) (string, bool) {
+	ap, err := netip.ParseAddrPort(src)
+	if err != nil {
+		return "", false
+	}
+	ip := ap.Addr().Unmap()
+	for _, t := range s.cfg.Trunks {
+		for _, n := range t.Networks {
+			if n.Contains(ip) {
+				return t.Name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// flowFor returns the flow answering a dialled number.
+func (s *Server) flowFor(number string) (string, bool) {
+	if f, ok := s.cfg.AccessNumbers[number]; ok {
+		return f, true
+	}
+	if s.cfg.DefaultFlow != "" {
+		return s.cfg.DefaultFlow, true
+	}
+	return "", false
+}
+
+// localIPFor is the address peers should send to: the advertised or listen IP,
+// or the local address that routes to the peer.
+func (s *Server) localIPFor(peer netip.Addr) netip.Addr {
+	if s.cfg.Advertise.IsValid() {
+		return s.cfg.Advertise
+	}
+	if ip := s.cfg.Listen.Addr(); !ip.IsUnspecified() {
+		return ip
+	}
+	// A connected UDP socket sends nothing but tells which source the kernel picks.
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(peer, 9)))
+	if err == nil {
+		defer c.Close()
+		if la, ok := c.LocalAddr().(*net.UDPAddr); ok {
+			if ip, ok := netip.AddrFromSlice(la.IP); ok {
+				return ip.Unmap()
+			}
+		}
+	}
+	return netip.MustParseAddr("127.0.0.1")
+}
+
+// release closes a media socket that never became a session and returns its
+// port to the pool.
+func (s *Server) release(conn *net.UDPConn) {
+	port := localPort(conn)
+	conn.Close()
+	s.ports.Release(int(port))
+}
+
+func localPort(conn *net.UDPConn) uint16 {
+	return conn.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+}
+
+// Errors that end calls, logged as the call's end cause.
+var (
+	errShutdown     = errors.New("kefu is shutting down")
+	errMediaTimeout = errors.New("no RTP received within the media timeout")
+	errNoAck        = errors.New("no ACK for our 200 OK")
+)
+
+var _ ivr.Call = (*call)(nil)

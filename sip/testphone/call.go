@@ -1,0 +1,312 @@
+package testphone
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/pion/rtp"
+)
+
+// Packet is an RTP packet the phone received.
+type Packet struct {
+	At          time.Time
+	PayloadType uint8
+	Seq         uint16
+	Timestamp   uint32
+	SSRC        uint32
+	Marker      bool
+	Payload     []byte
+}
+
+// Call is one call on the phone, placed or answered.
+type Call struct {
+	phone  *Phone
+	callID string
+	uac    *sipgo.DialogClientSession
+	uas    *sipgo.DialogServerSession
+	ctx    context.Context
+	// Invite is the INVITE an answered call came with.
+	Invite *sip.Request
+
+	ringing     chan struct{}
+	ringOnce    sync.Once
+	byeReceived atomic.Bool
+
+	conn     *net.UDPConn
+	remote   netip.AddrPort
+	audioPT  uint8
+	dtmfPT   uint8
+	ssrc     uint32
+	seq      uint16
+	ts       uint32
+	sendMu   sync.Mutex
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+	muted    atomic.Bool
+
+	mu       sync.Mutex
+	received []Packet
+}
+
+func newCall(p *Phone, conn *net.UDPConn) *Call {
+	return &Call{
+		phone: p, conn: conn, ringing: make(chan struct{}), stop: make(chan struct{}),
+		ssrc: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(),
+	}
+}
+
+func (c *Call) localRTP() netip.AddrPort { return c.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+func (c *Call) signalRinging() { c.ringOnce.Do(func() { close(c.ringing) }) }
+
+// Ringing is closed when the call has rung (180/183 seen or sent).
+func (c *Call) Ringing() <-chan struct{} { return c.ringing }
+
+// Done is closed when the call's dialog ends.
+func (c *Call) Done() <-chan struct{} { return c.ctx.Done() }
+
+// HungUpByPeer reports whether the other side sent BYE.
+func (c *Call) HungUpByPeer() bool { return c.byeReceived.Load() }
+
+// Header returns a header of the INVITE an answered call came with.
+func (c *Call) Header(name string) string {
+	if c.Invite == nil {
+		return ""
+	}
+	if h := c.Invite.GetHeader(name); h != nil {
+		return h.Value()
+	}
+	return ""
+}
+
+// Hangup sends BYE.
+func (c *Call) Hangup(ctx context.Context) error {
+	defer c.stopMedia()
+	defer c.phone.untrack(c)
+	if c.uac != nil {
+		return c.uac.Bye(ctx)
+	}
+	return c.uas.Bye(ctx)
+}
+
+// Mute stops (true) or resumes (false) the phone's audio.
+func (c *Call) Mute(m bool) { c.muted.Store(m) }
+
+// startMedia reads the peer's SDP and starts sending audio every 20 ms and
+// recording what arrives.
+func (c *Call) startMedia(peerSDP []byte) error {
+	remote, audioPT, dtmfPT, err := parseSDP(peerSDP)
+	if err != nil {
+		return err
+	}
+	c.remote, c.audioPT, c.dtmfPT = remote, audioPT, dtmfPT
+	c.wg.Add(2)
+	go c.readLoop()
+	go c.sendLoop()
+	return nil
+}
+
+func (c *Call) stopMedia() {
+	c.stopOnce.Do(func() {
+		close(c.stop)
+		c.conn.Close()
+		c.wg.Wait()
+	})
+}
+
+func (c *Call) readLoop() {
+	defer c.wg.Done()
+	buf := make([]byte, 1500)
+	for {
+		n, err := c.conn.Read(buf)
+		if err != nil {
+			return
+		}
+		var p rtp.Packet
+		if err := p.Unmarshal(buf[:n]); err != nil {
+			continue
+		}
+		c.mu.Lock()
+		c.received = append(c.received, Packet{
+			At: time.Now(), PayloadType: p.PayloadType, Seq: p.SequenceNumber, Timestamp: p.Timestamp,
+			SSRC: p.SSRC, Marker: p.Marker, Payload: bytes.Clone(p.Payload),
+		})
+		c.mu.Unlock()
+	}
+}
+
+func (c *Call) sendLoop() {
+	defer c.wg.Done()
+	payload := bytes.Repeat([]byte{c.phone.opts.Fill}, 160)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	first := true
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		if c.muted.Load() {
+			continue
+		}
+		c.send(c.audioPT, first, payload, 160)
+		first = false
+	}
+}
+
+// send writes one packet; advance is how far the timestamp moves after it.
+func (c *Call) send(pt uint8, marker bool, payload []byte, advance uint32) {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	p := rtp.Packet{Header: rtp.Header{
+		Version: 2, PayloadType: pt, Marker: marker, SequenceNumber: c.seq, Timestamp: c.ts, SSRC: c.ssrc,
+	}, Payload: payload}
+	b, _ := p.Marshal()
+	c.seq++
+	c.ts += advance
+	_, _ = c.conn.WriteToUDPAddrPort(b, c.remote)
+}
+
+// SendDigit sends a key press as RFC 4733 events: progress packets every 20 ms
+// for about 100 ms, then the end packet three times, as phones and gateways do.
+func (c *Call) SendDigit(key rune) error {
+	code, ok := eventCode(key)
+	if !ok {
+		return fmt.Errorf("no RFC 4733 event for %q", key)
+	}
+	c.sendMu.Lock()
+	start := c.ts
+	c.sendMu.Unlock()
+	ev := func(end bool, dur uint16) []byte {
+		b := make([]byte, 4)
+		b[0] = code
+		b[1] = 10 // volume
+		if end {
+			b[1] |= 0x80
+		}
+		binary.BigEndian.PutUint16(b[2:], dur)
+		return b
+	}
+	sendAt := func(marker bool, payload []byte) {
+		c.sendMu.Lock()
+		p := rtp.Packet{Header: rtp.Header{
+			Version: 2, PayloadType: c.dtmfPT, Marker: marker, SequenceNumber: c.seq, Timestamp: start, SSRC: c.ssrc,
+		}, Payload: payload}
+		b, _ := p.Marshal()
+		c.seq++
+		c.sendMu.Unlock()
+		_, _ = c.conn.WriteToUDPAddrPort(b, c.remote)
+	}
+	for i := 1; i <= 5; i++ {
+		sendAt(i == 1, ev(false, uint16(i*160)))
+		time.Sleep(20 * time.Millisecond)
+	}
+	for range 3 {
+		sendAt(false, ev(true, 800))
+	}
+	c.sendMu.Lock()
+	c.ts += 800
+	c.sendMu.Unlock()
+	time.Sleep(40 * time.Millisecond)
+	return nil
+}
+
+// SendInfoDigit sends a key press as SIP INFO application/dtmf-relay and
+// returns the response code.
+func (c *Call) SendInfoDigit(ctx context.Context, key rune, contentType string, body string) (int, error) {
+	if contentType == "" {
+		contentType = "application/dtmf-relay"
+		body = "Signal=" + string(key) + "\r\nDuration=160\r\n"
+	}
+	req := sip.NewRequest(sip.INFO, c.uac.InviteRequest.Recipient)
+	req.SetBody([]byte(body))
+	req.AppendHeader(sip.NewHeader("Content-Type", contentType))
+	res, err := c.uac.Do(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	return res.StatusCode, nil
+}
+
+// Received returns a copy of the packets received so far.
+func (c *Call) Received() []Packet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Packet(nil), c.received...)
+}
+
+// CountFill counts received audio packets whose payload is entirely fill.
+func (c *Call) CountFill(fill byte) int {
+	n := 0
+	for _, p := range c.Received() {
+		if len(p.Payload) > 0 && bytes.Count(p.Payload, []byte{fill}) == len(p.Payload) {
+			n++
+		}
+	}
+	return n
+}
+
+func eventCode(key rune) (byte, bool) {
+	switch {
+	case key >= '0' && key <= '9':
+		return byte(key - '0'), true
+	case key == '*':
+		return 10, true
+	case key == '#':
+		return 11, true
+	case key >= 'A' && key <= 'D':
+		return byte(12 + key - 'A'), true
+	}
+	return 0, false
+}
+
+// parseSDP pulls the media address, first audio PT and telephone-event PT out
+// of an SDP body. It is deliberately simple: the phone only talks to Kefu.
+func parseSDP(body []byte) (netip.AddrPort, uint8, uint8, error) {
+	var ip netip.Addr
+	var port int
+	var pts []string
+	var dtmf uint8
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(l, "c=IN IP4 "), strings.HasPrefix(l, "c=IN IP6 "):
+			if a, err := netip.ParseAddr(strings.Fields(l[9:])[0]); err == nil {
+				ip = a
+			}
+		case strings.HasPrefix(l, "m=audio "):
+			f := strings.Fields(l)
+			if len(f) >= 4 {
+				port, _ = strconv.Atoi(f[1])
+				pts = f[3:]
+			}
+		case strings.HasPrefix(l, "a=rtpmap:") && strings.Contains(strings.ToLower(l), "telephone-event"):
+			n, _ := strconv.Atoi(strings.Fields(l[9:])[0])
+			dtmf = uint8(n)
+		}
+	}
+	if !ip.IsValid() || port == 0 || len(pts) == 0 {
+		return netip.AddrPort{}, 0, 0, fmt.Errorf("unusable SDP:\n%s", body)
+	}
+	pt, _ := strconv.Atoi(pts[0])
+	if ip.IsUnspecified() {
+		ip = netip.MustParseAddr("127.0.0.1")
+	}
+	return netip.AddrPortFrom(ip, uint16(port)), uint8(pt), dtmf, nil
+}
