@@ -1,0 +1,431 @@
+// Package config reads Kefu's configuration file: a YAML document decoded strictly
+// (unknown keys are errors), then defaulted and validated in one step. Every error
+// names the file, line and column of the bad entry and says how to fix it.
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// Sample is the configuration Kefu runs on when no -config is given: the sample
+// hotline over the sample flows, agents 1001–1003, loopback trunks only.
+//
+//go:embed sample.yaml
+var Sample []byte
+
+// SampleName is how errors and logs name the embedded sample configuration.
+const SampleName = "(built-in sample config)"
+
+// Config is the whole configuration file.
+type Config struct {
+	// SIP holds the SIP and media settings.
+	SIP SIP `yaml:"sip"`
+	// Trunks are the carrier trunks allowed to send calls. INVITEs from any other
+	// source get 403. Default: none, which refuses every call — list at least one.
+	Trunks []Trunk `yaml:"trunks"`
+	// AccessNumbers maps a dialled number (the Request-URI user part) to the flow
+	// that answers it, e.g. "10086": main.
+	AccessNumbers map[string]string `yaml:"access_numbers"`
+	// DefaultFlow answers dialled numbers not in AccessNumbers. Default: empty,
+	// which answers them with 404 Not Found.
+	DefaultFlow string `yaml:"default_flow"`
+	// Prompts is the directory of prompt recordings (*.wav, 8 kHz mono 16-bit PCM or
+	// G.711). Default: "prompts" inside the flows directory.
+	Prompts string `yaml:"prompts"`
+	// Customers is the customer directory CSV used to find each caller's tier.
+	// Default: empty, every caller gets the "default" tier.
+	Customers string `yaml:"customers"`
+	// Tiers maps a tier name to its head start in the queue (its boost): a caller of
+	// that tier is placed as if they had called that much earlier. Default: all
+	// tiers 0 (plain first come, first served).
+	Tiers map[string]Duration `yaml:"tiers"`
+	// Agents are the people who take calls, as SIP endpoints.
+	Agents []Agent `yaml:"agents"`
+	// Queues are the skill queues flows put callers in.
+	Queues []Queue `yaml:"queues"`
+
+	// Path is where the configuration was read from (not part of the file).
+	Path string `yaml:"-"`
+}
+
+// SIP holds the SIP front end's settings.
+type SIP struct {
+	// Listen is the address SIP is served on, UDP and TCP. Default 0.0.0.0:5060;
+	// the -sip flag overrides it.
+	Listen string `yaml:"listen"`
+	// Advertise is the IP address put in Contact headers and SDP. Default: the
+	// listen address when it is a concrete IP, otherwise the local address that
+	// routes towards each peer.
+	Advertise string `yaml:"advertise"`
+	// RTPPorts is the UDP port range for media, "LO-HI". Each call leg holds one
+	// even port. Default 20000-29999; the -rtp-ports flag overrides it.
+	RTPPorts string `yaml:"rtp_ports"`
+	// MediaTimeout ends a call with BYE when no RTP has arrived for this long.
+	// Default 30s.
+	MediaTimeout Duration `yaml:"media_timeout"`
+	// RegisterExpiry caps the registration lifetime granted to agents' phones.
+	// Default 1h; phones asking for less get what they ask (at least 60s).
+	RegisterExpiry Duration `yaml:"register_expiry"`
+	// Realm is the digest authentication realm agents' phones see. Default "kefu".
+	Realm string `yaml:"realm"`
+	// UserAgent is the User-Agent and Server header value. Default "Kefu".
+	UserAgent string `yaml:"user_agent"`
+}
+
+// Trunk is a carrier trunk allowed to deliver calls.
+type Trunk struct {
+	// Name labels the trunk in logs. Required.
+	Name string `yaml:"name"`
+	// Networks are the source addresses or CIDR networks the trunk sends from,
+	// e.g. 10.1.0.0/16 or 192.0.2.7. Required.
+	Networks []string `yaml:"networks"`
+
+	// Prefixes is Networks parsed.
+	Prefixes []netip.Prefix `yaml:"-"`
+}
+
+// Agent is a person taking calls on a SIP phone.
+type Agent struct {
+	// ID is the agent's number and SIP user name, e.g. "1001". Required.
+	ID string `yaml:"id"`
+	// Name is shown to supervisors. Default: the ID.
+	Name string `yaml:"name"`
+	// Password is the SIP digest password the phone registers with. Required.
+	Password string `yaml:"password"`
+	// Skills maps a skill to the agent's level in it, 1 (novice) to 5 (expert).
+	Skills map[string]int `yaml:"skills"`
+}
+
+// Queue is a skill queue.
+type Queue struct {
+	// Name is how flows refer to the queue. Required.
+	Name string `yaml:"name"`
+	// Skill is the skill an agent needs to serve the queue. Default: the name.
+	Skill string `yaml:"skill"`
+	// ServiceLevel is the answer-time target for the service-level figure.
+	// Default 20s.
+	ServiceLevel Duration `yaml:"service_level"`
+	// MaxWait sends a caller to the flow's max_wait exit after this long in the
+	// queue. Default 0: no limit.
+	MaxWait Duration `yaml:"max_wait"`
+	// RingTimeout is how long an agent's phone rings before the call goes back to
+	// its place in the queue and the agent is set not ready. Default 15s.
+	RingTimeout Duration `yaml:"ring_timeout"`
+	// WrapUp is the after-call work time before the agent is offered another call.
+	// Default 0.
+	WrapUp Duration `yaml:"wrap_up"`
+	// AccountManagerWait is how long a caller with a dedicated account manager
+	// waits for that agent alone before anyone qualified may take the call.
+	// Default 30s.
+	AccountManagerWait Duration `yaml:"account_manager_wait"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("20s", "1m30s").
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalYAML reads a duration string, reporting bad values with their position.
+func (d *Duration) UnmarshalYAML(n ast.Node) error {
+	pos := ""
+	if tk := n.GetToken(); tk != nil && tk.Position != nil {
+		pos = fmt.Sprintf("%d:%d: ", tk.Position.Line, tk.Position.Column)
+	}
+	s, ok := n.(*ast.StringNode)
+	if !ok {
+		if n.Type() == ast.IntegerType && strings.TrimSpace(n.String()) == "0" {
+			*d = 0
+			return nil
+		}
+		return fmt.Errorf("%s%q is not a duration: write it with a unit, like 20s, 500ms or 2m", pos, n.String())
+	}
+	v, err := time.ParseDuration(s.Value)
+	if err != nil {
+		return fmt.Errorf("%s%q is not a duration: write it with a unit, like 20s, 500ms or 2m", pos, s.Value)
+	}
+	if v < 0 {
+		return fmt.Errorf("%sduration %q is negative", pos, s.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Load reads and checks the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w (give an existing file with -config, or none to run the sample)", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes, defaults and validates a configuration; name is used in errors
+// and relative paths in the file are taken relative to its directory.
+func Parse(name string, data []byte) (*Config, error) {
+	var c Config
+	if err := yaml.UnmarshalWithOptions(data, &c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+		return nil, positioned(name, err)
+	}
+	c.Path = name
+	c.applyDefaults()
+	if err := c.validate(name, data); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// positioned turns a YAML decoding error into "file:line:col: message".
+func positioned(name string, err error) error {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			return fmt.Errorf("%s:%d:%d: %s", name, tk.Position.Line, tk.Position.Column, ye.GetMessage())
+		}
+		return fmt.Errorf("%s: %s", name, ye.GetMessage())
+	}
+	// Errors from our own UnmarshalYAML carry "line:col: " already.
+	if m := posPrefix.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("%s:%s", name, err.Error())
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+var posPrefix = regexp.MustCompile(`^(\d+):(\d+): `)
+
+func (c *Config) applyDefaults() {
+	if c.SIP.Listen == "" {
+		c.SIP.Listen = "0.0.0.0:5060"
+	}
+	if c.SIP.RTPPorts == "" {
+		c.SIP.RTPPorts = "20000-29999"
+	}
+	if c.SIP.MediaTimeout == 0 {
+		c.SIP.MediaTimeout = Duration(30 * time.Second)
+	}
+	if c.SIP.RegisterExpiry == 0 {
+		c.SIP.RegisterExpiry = Duration(time.Hour)
+	}
+	if c.SIP.Realm == "" {
+		c.SIP.Realm = "kefu"
+	}
+	if c.SIP.UserAgent == "" {
+		c.SIP.UserAgent = "Kefu"
+	}
+	for i := range c.Agents {
+		if c.Agents[i].Name == "" {
+			c.Agents[i].Name = c.Agents[i].ID
+		}
+	}
+	for i := range c.Queues {
+		q := &c.Queues[i]
+		if q.Skill == "" {
+			q.Skill = q.Name
+		}
+		if q.ServiceLevel == 0 {
+			q.ServiceLevel = Duration(20 * time.Second)
+		}
+		if q.RingTimeout == 0 {
+			q.RingTimeout = Duration(15 * time.Second)
+		}
+		if q.AccountManagerWait == 0 {
+			q.AccountManagerWait = Duration(30 * time.Second)
+		}
+	}
+}
+
+// validate checks what strict decoding cannot; errors point at the entry.
+func (c *Config) validate(name string, data []byte) error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", locate(name, data, path), fmt.Sprintf(format, args...)))
+	}
+	if _, err := netip.ParseAddrPort(c.SIP.Listen); err != nil {
+		bad("$.sip.listen", "listen %q is not IP:port (for example 0.0.0.0:5060)", c.SIP.Listen)
+	}
+	if c.SIP.Advertise != "" {
+		if _, err := netip.ParseAddr(c.SIP.Advertise); err != nil {
+			bad("$.sip.advertise", "advertise %q is not an IP address", c.SIP.Advertise)
+		}
+	}
+	if _, _, err := ParsePortRange(c.SIP.RTPPorts); err != nil {
+		bad("$.sip.rtp_ports", "%v", err)
+	}
+	if len(c.Trunks) == 0 {
+		bad("$", "no trunks: list the networks allowed to send calls under trunks:, e.g. trunks: [{name: local, networks: [127.0.0.0/8]}]")
+	}
+	for i := range c.Trunks {
+		t := &c.Trunks[i]
+		p := fmt.Sprintf("$.trunks[%d]", i)
+		if t.Name == "" {
+			bad(p, "trunk %d has no name", i+1)
+		}
+		if len(t.Networks) == 0 {
+			bad(p, "trunk %q lists no networks", t.Name)
+		}
+		for j, n := range t.Networks {
+			pfx, err := parseNetwork(n)
+			if err != nil {
+				bad(fmt.Sprintf("%s.networks[%d]", p, j), "trunk %q: %q is not an IP address or CIDR network (like 10.0.0.0/8)", t.Name, n)
+				continue
+			}
+			t.Prefixes = append(t.Prefixes, pfx)
+		}
+	}
+	skills := map[string]bool{}
+	seenAgent := map[string]bool{}
+	for i, a := range c.Agents {
+		p := fmt.Sprintf("$.agents[%d]", i)
+		switch {
+		case a.ID == "":
+			bad(p, "agent %d has no id", i+1)
+		case seenAgent[a.ID]:
+			bad(p+".id", "agent %q is listed twice", a.ID)
+		case strings.ContainsAny(a.ID, " @:;<>\""):
+			bad(p+".id", "agent id %q must be usable as a SIP user name (no spaces, @, :, ;)", a.ID)
+		}
+		seenAgent[a.ID] = true
+		if a.Password == "" {
+			bad(p, "agent %q has no password: phones register with digest authentication", a.ID)
+		}
+		for s, lvl := range a.Skills {
+			skills[s] = true
+			if lvl < 1 || lvl > 5 {
+				bad(p+".skills."+s, "agent %q: level %d for skill %q is out of range 1–5", a.ID, lvl, s)
+			}
+		}
+	}
+	seenQueue := map[string]bool{}
+	for i, q := range c.Queues {
+		p := fmt.Sprintf("$.queues[%d]", i)
+		switch {
+		case q.Name == "":
+			bad(p, "queue %d has no name", i+1)
+		case seenQueue[q.Name]:
+			bad(p+".name", "queue %q is listed twice", q.Name)
+		}
+		seenQueue[q.Name] = true
+		if !skills[q.Skill] {
+			bad(p, "queue %q needs skill %q but no agent has it: add it to an agent's skills", q.Name, q.Skill)
+		}
+	}
+	for num, flow := range c.AccessNumbers {
+		if num == "" || flow == "" {
+			bad("$.access_numbers", "access number %q maps to flow %q: both must be non-empty", num, flow)
+		}
+	}
+	if len(c.AccessNumbers) == 0 && c.DefaultFlow == "" {
+		bad("$", "no access_numbers and no default_flow: no call could be answered")
+	}
+	return errors.Join(errs...)
+}
+
+// FlowNames lists every flow the configuration refers to, sorted.
+func (c *Config) FlowNames() []string {
+	var names []string
+	for _, f := range c.AccessNumbers {
+		names = append(names, f)
+	}
+	if c.DefaultFlow != "" {
+		names = append(names, c.DefaultFlow)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// QueueNames lists the configured queues.
+func (c *Config) QueueNames() []string {
+	names := make([]string, 0, len(c.Queues))
+	for _, q := range c.Queues {
+		names = append(names, q.Name)
+	}
+	return names
+}
+
+// Resolve makes a path from the file relative to the file's directory. The
+// embedded sample's paths are relative to the working directory.
+func (c *Config) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.Path == SampleName || c.Path == "" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.Path), p)
+}
+
+// ParsePortRange parses "LO-HI" into two ports, LO < HI.
+func ParsePortRange(s string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	if ok {
+		lo, err = strconv.Atoi(strings.TrimSpace(a))
+		if err == nil {
+			hi, err = strconv.Atoi(strings.TrimSpace(b))
+		}
+	}
+	if !ok || err != nil || lo < 1024 || hi > 65535 || hi-lo < 3 {
+		return 0, 0, fmt.Errorf("rtp port range %q must be LO-HI between 1024 and 65535 with room for two calls, e.g. 20000-29999", s)
+	}
+	return lo, hi, nil
+}
+
+func parseNetwork(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// locate finds "file:line:col" of a YAML path like $.queues[1].name, falling
+// back to the nearest parent that exists, then to the file alone.
+func locate(name string, data []byte, path string) string {
+	for p := path; p != ""; p = parent(p) {
+		yp, err := yaml.PathString(p)
+		if err != nil {
+			continue
+		}
+		file, err := parseFile(data)
+		if err != nil {
+			break
+		}
+		n, err := yp.FilterFile(file)
+		if err != nil || n == nil {
+			continue
+		}
+		if tk := n.GetToken(); tk != nil && tk.Position != nil {
+			return fmt.Sprintf("%s:%d:%d", name, tk.Position.Line, tk.Position.Column)
+		}
+	}
+	return name
+}
+
+func parent(p string) string {
+	if p == "$" {
+		return ""
+	}
+	i := strings.LastIndexAny(p, ".[")
+	if i <= 0 {
+		return "$"
+	}
+	return p[:i]
+}
+
+func parseFile(data []byte) (*ast.File, error) {
+	return parser.ParseBytes(data, 0)
+}
