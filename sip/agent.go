@@ -96,6 +96,11 @@ func (s *Server) dialAgent(ctx context.Context, c *call, o routing.Offer, ringTi
 	req.AppendHeader(sipmsg.NewHeader("Call-ID", uuid.NewString()))
 	ct := s.contact(localIP)
 	req.AppendHeader(&ct)
+	// Our own Via, with the address this phone can reach us at.
+	via := &sipmsg.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: req.Transport(),
+		Host: localIP.String(), Port: int(s.cfg.Listen.Port()), Params: sipmsg.NewParams()}
+	via.Params.Add("branch", sipmsg.GenerateBranchN(16))
+	req.PrependHeader(via)
 	// Screen-pop data for phones and desktops that read it.
 	req.AppendHeader(sipmsg.NewHeader("X-Kefu-Call", c.id))
 	req.AppendHeader(sipmsg.NewHeader("X-Kefu-Queue", o.Queue))

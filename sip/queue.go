@@ -143,10 +143,11 @@ func (c *call) offer(ctx context.Context, o routing.Offer, qc routing.QueueConfi
 	bridgeErr := media.Bridge(bctx, c.leg, leg.media)
 	stop()
 	callerAfter, agentAfter := c.leg.Stats(), leg.media.Stats()
-	log.Info("bridge ended",
-		"caller_rtp_in", callerAfter.PacketsIn-callerBefore.PacketsIn,
-		"agent_rtp_in", agentAfter.PacketsIn,
-		"err", bridgeErr)
+	attrs := []any{"caller_rtp_in", callerAfter.PacketsIn - callerBefore.PacketsIn, "agent_rtp_in", agentAfter.PacketsIn}
+	if bridgeErr != nil && !errors.Is(bridgeErr, context.Canceled) {
+		attrs = append(attrs, "err", bridgeErr)
+	}
+	log.Info("bridge ended", attrs...)
 	finished()
 	agentHungUp := leg.dlg.Context().Err() != nil
 	c.mu.Lock()

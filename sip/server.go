@@ -102,9 +102,10 @@ type Deps struct {
 // Server is the SIP front end. Create it with New, run it with Serve; Drain
 // stops taking calls, HangupAll ends the ones in progress.
 type Server struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
+	cfg   Config
+	deps  Deps
+	log   *slog.Logger
+	stack *slog.Logger // for sipgo's own messages
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -152,7 +153,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sip: rtp ports: %w", err)
 	}
-	stackLog := log.With("part", "sipgo")
+	stackLog := log.With("stack", "sipgo")
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransactionLayerOptions(
@@ -170,16 +171,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		ua.Close()
 		return nil, fmt.Errorf("sip: server: %w", err)
 	}
-	copts := []sipgo.ClientOption{sipgo.WithClientLogger(log)}
-	if cfg.Listen.Addr().IsUnspecified() {
-		copts = append(copts, sipgo.WithClientPort(int(cfg.Listen.Port())))
-	} else {
-		// Requests to agents and trunks leave from the listening socket.
-		copts = append(copts,
-			sipgo.WithClientHostname(cfg.Listen.Addr().String()),
-			sipgo.WithClientConnectionAddr(cfg.Listen.String()))
-	}
-	client, err := sipgo.NewClient(ua, copts...)
+	// The client is built again in Serve once the listener is bound, so that
+	// requests leave from the listening socket; this one serves until then.
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(stackLog))
 	if err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("sip: client: %w", err)
@@ -188,6 +182,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg:    cfg,
 		deps:   deps,
 		log:    log,
+		stack:  stackLog,
 		ua:     ua,
 		srv:    srv,
 		client: client,
@@ -257,20 +252,20 @@ func (s *Server) Serve(ctx context.Context, ready func(udp, tcp net.Addr)) error
 		port := udp.LocalAddr().(*net.UDPAddr).Port
 		s.cfg.Listen = netip.AddrPortFrom(s.cfg.Listen.Addr(), uint16(port))
 		s.dialog.ContactHDR = s.contact(s.cfg.Listen.Addr())
-		if !s.cfg.Listen.Addr().IsUnspecified() {
-			// Rebuild the client so requests leave from the socket we really have.
-			c, err := sipgo.NewClient(s.ua, sipgo.WithClientLogger(s.log),
-				sipgo.WithClientHostname(s.cfg.Listen.Addr().String()),
-				sipgo.WithClientConnectionAddr(s.cfg.Listen.String()))
-			if err != nil {
-				udp.Close()
-				tcp.Close()
-				return fmt.Errorf("sip: client: %w", err)
-			}
-			s.client = c
-			s.dialog.Client = c
-		}
 	}
+	// Requests leave from the listening socket (sipgo finds it in its pool by
+	// the socket's own address string), with our address in Via.
+	c, err := sipgo.NewClient(s.ua, sipgo.WithClientLogger(s.stack),
+		sipgo.WithClientHostname(s.primaryIP().String()),
+		sipgo.WithClientPort(int(s.cfg.Listen.Port())),
+		sipgo.WithClientConnectionAddr(udp.LocalAddr().String()))
+	if err != nil {
+		udp.Close()
+		tcp.Close()
+		return fmt.Errorf("sip: client: %w", err)
+	}
+	s.client = c
+	s.dialog.Client = c
 	s.mu.Lock()
 	s.listeners = []net.Addr{udp.LocalAddr(), tcp.Addr()}
 	s.mu.Unlock()
@@ -479,6 +474,13 @@ func (s *Server) flowFor(number string) (string, bool) {
 	return "", false
 }
 
+// primaryIP is the address put in Via and Contact when no peer is in view:
+// the advertised or listen IP, or the local address of the default route.
+func (s *Server) primaryIP() netip.Addr {
+	// 192.0.2.1 (TEST-NET-1) only selects a route: no packet is sent.
+	return s.localIPFor(netip.MustParseAddr("192.0.2.1"))
+}
+
 // localIPFor is the address peers should send to: the advertised or listen IP,
 // or the local address that routes to the peer.
 func (s *Server) localIPFor(peer netip.Addr) netip.Addr {
@@ -511,6 +513,13 @@ func (s *Server) release(conn *net.UDPConn) {
 
 func localPort(conn *net.UDPConn) uint16 {
 	return conn.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+}
+
+// SetStackLogger sends the SIP stack's (sipgo's) process-wide log output,
+// which it otherwise writes to slog's default logger, to log. Call it once at
+// program start.
+func SetStackLogger(log *slog.Logger) {
+	sipmsg.SetDefaultLogger(log)
 }
 
 // Errors that end calls, logged as the call's end cause.

@@ -267,6 +267,8 @@ func serve(o serveOptions, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Process-wide, so only here in the program's own run, not in newApp.
+	sip.SetStackLogger(a.log.With("part", "sipgo"))
 	if err := a.start(o.http); err != nil {
 		a.sip.Close()
 		a.router.Close()
