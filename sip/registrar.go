@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,10 +101,9 @@ func (r *registrar) handle(req *sipmsg.Request) *sipmsg.Response {
 		r.log.Warn("register: refused", "agent", agent, "user", creds.Username, "source", req.Source(), "why", "unknown agent or user does not match To")
 		return r.challenge(req, false)
 	}
-	if fresh, ok := r.checkNonce(creds.Nonce); !ok {
+	fresh, ok := r.checkNonce(creds.Nonce)
+	if !ok {
 		return r.challenge(req, false)
-	} else if !fresh {
-		return r.challenge(req, true)
 	}
 	if creds.Realm != r.realm {
 		return r.challenge(req, false)
@@ -119,6 +119,11 @@ func (r *registrar) handle(req *sipmsg.Request) *sipmsg.Response {
 	if err != nil || subtle.ConstantTimeCompare([]byte(want.Response), []byte(creds.Response)) != 1 {
 		r.log.Warn("register: wrong password", "agent", agent, "source", req.Source())
 		return r.challenge(req, false)
+	}
+	if !fresh {
+		// Right answer to an old nonce: stale=true lets the phone retry at once
+		// (RFC 7616 §3.3 sets it only when the response was valid).
+		return r.challenge(req, true)
 	}
 	return r.bind(req, agent)
 }
@@ -168,7 +173,7 @@ func (r *registrar) bind(req *sipmsg.Request, agent string) *sipmsg.Response {
 	expiry := r.maxExpiry
 	if h := req.GetHeader("Expires"); h != nil {
 		if v, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && v >= 0 {
-			expiry = time.Duration(v) * time.Second
+			expiry = time.Duration(min(v, math.MaxInt32)) * time.Second // no overflow
 		}
 	}
 	contact := req.Contact()
@@ -185,7 +190,7 @@ func (r *registrar) bind(req *sipmsg.Request, agent string) *sipmsg.Response {
 	}
 	if v, ok := contact.Params.Get("expires"); ok {
 		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			expiry = time.Duration(n) * time.Second
+			expiry = time.Duration(min(n, math.MaxInt32)) * time.Second
 		}
 	}
 	if expiry == 0 {

@@ -7,9 +7,11 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -159,7 +161,7 @@ func (d *Duration) UnmarshalYAML(n ast.Node) error {
 		return fmt.Errorf("%s%q is not a duration: write it with a unit, like 20s, 500ms or 2m", pos, s.Value)
 	}
 	if v < 0 {
-		return fmt.Errorf("%sduration %q is negative", pos, s.Value)
+		return fmt.Errorf("%sduration %q is negative: use 0 or a positive duration like 20s", pos, s.Value)
 	}
 	*d = Duration(v)
 	return nil
@@ -178,7 +180,7 @@ func Load(path string) (*Config, error) {
 // and relative paths in the file are taken relative to its directory.
 func Parse(name string, data []byte) (*Config, error) {
 	var c Config
-	if err := yaml.UnmarshalWithOptions(data, &c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+	if err := decode(data, &c); err != nil {
 		return nil, positioned(name, err)
 	}
 	c.Path = name
@@ -189,14 +191,42 @@ func Parse(name string, data []byte) (*Config, error) {
 	return &c, nil
 }
 
+// decode is the strict YAML decoding. go-yaml v1.19.2 panics on a tag with no
+// value where a list is expected ("networks: !x", goccy/go-yaml#735, fixed
+// upstream after that release); a bad file must give an error, not a crash.
+func decode(data []byte, c *Config) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML decoder failed: %v", r)
+			if f, perr := parseFile(data); perr == nil {
+				if tags := ast.FilterFile(ast.TagType, f); len(tags) > 0 {
+					if tk := tags[0].GetToken(); tk != nil && tk.Position != nil {
+						err = fmt.Errorf("%d:%d: cannot decode the tag %s here: remove it or give it a value", tk.Position.Line, tk.Position.Column, tk.Value)
+					}
+				}
+			}
+		}
+	}()
+	return yaml.UnmarshalWithOptions(data, c, yaml.Strict(), yaml.DisallowUnknownField())
+}
+
 // positioned turns a YAML decoding error into "file:line:col: message".
 func positioned(name string, err error) error {
 	var ye yaml.Error
 	if errors.As(err, &ye) {
-		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-			return fmt.Errorf("%s:%d:%d: %s", name, tk.Position.Line, tk.Position.Column, ye.GetMessage())
+		msg := ye.GetMessage()
+		var ue *yaml.UnknownFieldError
+		var te *yaml.TypeError
+		switch {
+		case errors.As(err, &ue):
+			msg += ": check its spelling and indentation (every field is described in cmd/kefu/internal/config/config.go)"
+		case errors.As(err, &te):
+			msg = fmt.Sprintf("wrong type: this must be %s, not %s", yamlKind(te.DstType), yamlKind(te.SrcType))
 		}
-		return fmt.Errorf("%s: %s", name, ye.GetMessage())
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			return fmt.Errorf("%s:%d:%d: %s", name, tk.Position.Line, tk.Position.Column, msg)
+		}
+		return fmt.Errorf("%s: %s", name, msg)
 	}
 	// Errors from our own UnmarshalYAML carry "line:col: " already.
 	if m := posPrefix.FindStringSubmatch(err.Error()); m != nil {
@@ -206,6 +236,29 @@ func positioned(name string, err error) error {
 }
 
 var posPrefix = regexp.MustCompile(`^(\d+):(\d+): `)
+
+// yamlKind names a Go type the way the YAML author sees it.
+func yamlKind(t reflect.Type) string {
+	if t == nil {
+		return "null"
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping (key: value)"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	}
+	return t.String()
+}
 
 func (c *Config) applyDefaults() {
 	if c.SIP.Listen == "" {
@@ -259,7 +312,7 @@ func (c *Config) validate(name string, data []byte) error {
 	}
 	if c.SIP.Advertise != "" {
 		if _, err := netip.ParseAddr(c.SIP.Advertise); err != nil {
-			bad("$.sip.advertise", "advertise %q is not an IP address", c.SIP.Advertise)
+			bad("$.sip.advertise", "advertise %q is not an IP address (for example 192.0.2.10)", c.SIP.Advertise)
 		}
 	}
 	if _, _, err := ParsePortRange(c.SIP.RTPPorts); err != nil {
@@ -272,10 +325,10 @@ func (c *Config) validate(name string, data []byte) error {
 		t := &c.Trunks[i]
 		p := fmt.Sprintf("$.trunks[%d]", i)
 		if t.Name == "" {
-			bad(p, "trunk %d has no name", i+1)
+			bad(p, "trunk %d has no name: add name: with a label for logs", i+1)
 		}
 		if len(t.Networks) == 0 {
-			bad(p, "trunk %q lists no networks", t.Name)
+			bad(p, "trunk %q lists no networks: add networks: with the addresses it sends from, e.g. [192.0.2.0/24]", t.Name)
 		}
 		for j, n := range t.Networks {
 			pfx, err := parseNetwork(n)
@@ -292,9 +345,9 @@ func (c *Config) validate(name string, data []byte) error {
 		p := fmt.Sprintf("$.agents[%d]", i)
 		switch {
 		case a.ID == "":
-			bad(p, "agent %d has no id", i+1)
+			bad(p, "agent %d has no id: add id: with the agent's number, e.g. id: \"1001\"", i+1)
 		case seenAgent[a.ID]:
-			bad(p+".id", "agent %q is listed twice", a.ID)
+			bad(p+".id", "agent %q is listed twice: give each agent its own id", a.ID)
 		case strings.ContainsAny(a.ID, " @:;<>\""):
 			bad(p+".id", "agent id %q must be usable as a SIP user name (no spaces, @, :, ;)", a.ID)
 		}
@@ -302,7 +355,8 @@ func (c *Config) validate(name string, data []byte) error {
 		if a.Password == "" {
 			bad(p, "agent %q has no password: phones register with digest authentication", a.ID)
 		}
-		for s, lvl := range a.Skills {
+		for _, s := range slices.Sorted(maps.Keys(a.Skills)) {
+			lvl := a.Skills[s]
 			skills[s] = true
 			if lvl < 1 || lvl > 5 {
 				bad(p+".skills."+s, "agent %q: level %d for skill %q is out of range 1–5", a.ID, lvl, s)
@@ -314,16 +368,17 @@ func (c *Config) validate(name string, data []byte) error {
 		p := fmt.Sprintf("$.queues[%d]", i)
 		switch {
 		case q.Name == "":
-			bad(p, "queue %d has no name", i+1)
+			bad(p, "queue %d has no name: add name: so flows can refer to it", i+1)
 		case seenQueue[q.Name]:
-			bad(p+".name", "queue %q is listed twice", q.Name)
+			bad(p+".name", "queue %q is listed twice: give each queue its own name", q.Name)
 		}
 		seenQueue[q.Name] = true
 		if !skills[q.Skill] {
 			bad(p, "queue %q needs skill %q but no agent has it: add it to an agent's skills", q.Name, q.Skill)
 		}
 	}
-	for num, flow := range c.AccessNumbers {
+	for _, num := range slices.Sorted(maps.Keys(c.AccessNumbers)) {
+		flow := c.AccessNumbers[num]
 		if num == "" || flow == "" {
 			bad("$.access_numbers", "access number %q maps to flow %q: both must be non-empty", num, flow)
 		}
