@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -22,6 +23,9 @@ import (
 
 var errRingTimeout = errors.New("agent did not answer within the ring timeout")
 
+// dtmfPT is the telephone-event payload type Kefu offers to agents' phones.
+const dtmfPT = 101
+
 // sipgoResponseError is a final non-2xx answer from an agent's phone.
 type sipgoResponseError struct {
 	code   int
@@ -34,11 +38,13 @@ func (e *sipgoResponseError) Error() string {
 
 // agentLeg is the call leg from Kefu to an agent's phone.
 type agentLeg struct {
-	srv    *Server
-	callID string
-	dlg    *sipgo.DialogClientSession
-	media  *media.Session
-	once   sync.Once
+	srv     *Server
+	callID  string
+	dlg     *sipgo.DialogClientSession
+	media   *media.Session
+	local   []byte               // our SDP for answering re-INVITEs
+	contact sipmsg.ContactHeader // ours, as the phone reaches us
+	once    sync.Once
 }
 
 // dialAgent rings the agent's registered phone with an offer that puts the
@@ -53,9 +59,9 @@ func (s *Server) dialAgent(ctx context.Context, c *call, o routing.Offer, ringTi
 	if err != nil {
 		return nil, fmt.Errorf("agent leg: %w", err)
 	}
-	closeConn := true
+	handedOff := false
 	defer func() {
-		if closeConn {
+		if !handedOff {
 			s.release(conn)
 		}
 	}()
@@ -71,7 +77,6 @@ func (s *Server) dialAgent(ctx context.Context, c *call, o routing.Offer, ringTi
 	} else {
 		codecs = append(codecs, sdp.PCMU)
 	}
-	const dtmfPT = 101
 	offer, err := sdp.Build(sdp.Origin{SessionID: rand.Uint64() >> 1, Version: 1, Username: "kefu"}, sdp.Session{
 		Addr:            netip.AddrPortFrom(localIP, port),
 		Codecs:          codecs,
@@ -111,6 +116,43 @@ func (s *Server) dialAgent(ctx context.Context, c *call, o routing.Offer, ringTi
 		}
 	}
 
+	// Ringing runs on its own goroutine: if the caller hangs up, the call
+	// goes on ending at once while that goroutine cancels the phone properly
+	// (after its provisional, RFC 3261 §9.1) or hangs it up if it answered.
+	type rung struct {
+		leg *agentLeg
+		err error
+	}
+	done := make(chan rung, 1)
+	handedOff = true
+	s.bg.Go(func() {
+		leg, err := s.ring(ctx, o, ringTimeout, req, conn, localIP, codecs)
+		done <- rung{leg, err}
+	})
+	select {
+	case r := <-done:
+		return r.leg, r.err
+	case <-ctx.Done():
+		s.bg.Go(func() {
+			if r := <-done; r.leg != nil {
+				r.leg.close()
+			}
+		})
+		return nil, context.Cause(ctx)
+	}
+}
+
+// ring sends the INVITE and waits for the phone to answer, giving up after
+// ringTimeout or when ctx ends. It owns conn: the answered leg's media session
+// takes it, or it is released.
+func (s *Server) ring(ctx context.Context, o routing.Offer, ringTimeout time.Duration, req *sipmsg.Request,
+	conn *net.UDPConn, localIP netip.Addr, codecs []sdp.Codec) (*agentLeg, error) {
+	closeConn := true
+	defer func() {
+		if closeConn {
+			s.release(conn)
+		}
+	}()
 	// Ringing ends on our timer or when the caller goes. A CANCEL may only be
 	// sent once the phone has answered provisionally (RFC 3261 §9.1), and
 	// sipgo waits for that provisional before cancelling. Only when the ring
@@ -186,7 +228,9 @@ func (s *Server) dialAgent(ctx context.Context, c *call, o routing.Offer, ringTi
 		dlg.Close()
 		return nil, fmt.Errorf("agent %s answered with unusable SDP: %w", o.AgentID, err)
 	}
-	if err := dlg.Ack(ctx); err != nil {
+	actx, cancelAck := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelAck()
+	if err := dlg.Ack(actx); err != nil {
 		dlg.Close()
 		return nil, fmt.Errorf("ack agent %s: %w", o.AgentID, err)
 	}
@@ -209,6 +253,11 @@ func (s *Server) dialAgent(ctx context.Context, c *call, o routing.Offer, ringTi
 	}
 	removeDialog = false
 	leg.media = ms
+	// Our answer to any re-INVITE from the phone: the codec it chose.
+	leg.local, _ = sdp.Build(sdp.Origin{SessionID: rand.Uint64() >> 1, Version: 1, Username: "kefu"}, sdp.Session{
+		Addr: netip.AddrPortFrom(localIP, localPort(conn)), Codecs: []sdp.Codec{chosen}, DTMFPayloadType: dtmfPT,
+	})
+	leg.contact = s.contact(localIP)
 	ms.Start()
 	return leg, nil
 }
@@ -243,6 +292,34 @@ func (l *agentLeg) close() {
 }
 
 func (l *agentLeg) onAck(*sipmsg.Request, sipmsg.ServerTransaction) {}
+
+// matches checks the request's tags against the dialog (we are its UAC).
+func (l *agentLeg) matches(req *sipmsg.Request) bool {
+	id, err := sipmsg.DialogIDFromRequestUAC(req)
+	return err == nil && id == l.dlg.ID
+}
+
+// onReInvite answers a re-INVITE from the agent's phone (hold, refresh, new
+// address) with our SDP, so the phone does not drop the caller.
+func (l *agentLeg) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if err := l.dlg.ReadRequest(req, tx); err != nil {
+		l.srv.reply(req, tx, sipmsg.StatusInternalServerError, "Server Internal Error", sipmsg.NewHeader("Retry-After", "1"))
+		return
+	}
+	if body := req.Body(); len(body) > 0 {
+		offer, err := sdp.Parse(body)
+		if err != nil {
+			l.srv.reply(req, tx, sipmsg.StatusBadRequest, "Bad Request", warningHeader(l.srv.cfg.UserAgent, "malformed SDP"))
+			return
+		}
+		if offer.Addr.IsValid() && offer.Addr.Port() != 0 {
+			l.media.SetRemote(offer.Addr)
+		}
+	}
+	res := sipmsg.NewSDPResponseFromRequest(req, l.local)
+	res.AppendHeader(l.contact.Clone())
+	l.srv.respond(tx, res)
+}
 
 // onBye: the agent hung up.
 func (l *agentLeg) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {

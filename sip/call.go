@@ -99,6 +99,13 @@ func (s *Server) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction) (*call,
 		s.release(conn)
 		return nil, err
 	}
+	if req.Contact() == nil {
+		return nil, errNoContact
+	}
+	var srcIP netip.Addr
+	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
+		srcIP = ap.Addr().Unmap()
+	}
 	localIP := s.localIPFor(ans.Remote.Addr())
 	local, err := sdp.Build(sdp.Origin{SessionID: rand.Uint64() >> 1, Version: 1, Username: "kefu"}, sdp.Session{
 		Addr:            netip.AddrPortFrom(localIP, localPort(conn)),
@@ -122,6 +129,9 @@ func (s *Server) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction) (*call,
 	dlg, err := s.dialog.ReadInvite(req, tx)
 	if err != nil {
 		leg.Close()
+		if errors.Is(err, sipgo.ErrDialogInviteNoContact) {
+			return nil, errNoContact
+		}
 		return nil, fmt.Errorf("read invite: %w", err)
 	}
 	c := &call{
@@ -138,12 +148,13 @@ func (s *Server) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction) (*call,
 		started: time.Now(),
 		state:   "ringing",
 		digitCh: make(chan struct{}),
+		contact: s.contact(s.localIPFor(srcIP)),
 	}
 	c.log = s.log.With("call", c.id, "caller", c.caller, "called", c.called)
 	c.ctx, c.cancel = context.WithCancelCause(dlg.Context())
-	if !s.calls.addCall(c) {
+	if err := s.calls.addCall(c); err != nil {
 		leg.Close()
-		return nil, errDuplicateCall
+		return nil, err
 	}
 	return c, nil
 }
@@ -151,9 +162,14 @@ func (s *Server) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction) (*call,
 // onReInvite answers a re-INVITE (session refresh, hold, new address) on a call
 // we know with our current SDP; 481 otherwise.
 func (s *Server) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	d := s.calls.lookup(req)
-	c, ok := d.(*call)
-	if !ok {
+	var c *call
+	switch d := s.calls.lookup(req).(type) {
+	case *call:
+		c = d
+	case *agentLeg:
+		d.onReInvite(req, tx)
+		return
+	default:
 		s.reply(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -172,8 +188,7 @@ func (s *Server) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		}
 	}
 	res := sipmsg.NewSDPResponseFromRequest(req, c.local)
-	ct := s.dialog.ContactHDR
-	res.AppendHeader(&ct)
+	res.AppendHeader(c.contactHeader())
 	s.respond(tx, res)
 }
 
@@ -191,6 +206,7 @@ type call struct {
 	local   []byte
 	leg     *media.Session
 	started time.Time
+	contact sipmsg.ContactHeader // ours, with the address the trunk reaches us at
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -210,6 +226,15 @@ type call struct {
 	digitCh    chan struct{} // closed (and replaced) when a digit arrives
 }
 
+// contactHeader is a fresh copy of our Contact for one response.
+func (c *call) contactHeader() *sipmsg.ContactHeader { return c.contact.Clone() }
+
+// matches checks the request's tags against the dialog (we are its UAS).
+func (c *call) matches(req *sipmsg.Request) bool {
+	id, err := sipmsg.DialogIDFromRequestUAS(req)
+	return err == nil && id == c.dlg.ID
+}
+
 // flowHangup is the cause a call ends with when its flow hangs up.
 type flowHangup struct{ reason string }
 
@@ -222,7 +247,7 @@ func (c *call) run() {
 	defer stop()
 
 	// Trying at once, so a trunk on UDP stops retransmitting the INVITE.
-	if err := c.dlg.Respond(sipmsg.StatusTrying, "Trying", nil); err != nil {
+	if err := c.dlg.Respond(sipmsg.StatusTrying, "Trying", nil, c.contactHeader()); err != nil {
 		c.log.Debug("100 failed", "err", err)
 	}
 	c.log.Info("call started", "flow", c.flow, "trunk", c.trunk, "codec", c.answer.Codec.Name)
@@ -235,7 +260,7 @@ func (c *call) run() {
 func (c *call) finish(flowErr error) {
 	cause := context.Cause(c.ctx)
 	c.cancel(nil) // stop the call's goroutines; the first cause stays
-	remoteEnded := c.dlg.Context().Err() != nil
+	remoteEnded := c.dlg.Context().Err() != nil || errors.Is(cause, errCallerCancelled)
 	c.mu.Lock()
 	answered := c.answered
 	c.state = "ending"
@@ -261,7 +286,7 @@ func (c *call) finish(flowErr error) {
 		} else {
 			st = statusFor(cause)
 		}
-		if err := c.dlg.Respond(st.code, st.reason, nil); err != nil {
+		if err := c.dlg.Respond(st.code, st.reason, nil, c.contactHeader()); err != nil {
 			c.log.Debug("final response failed", "err", err)
 		}
 	}
@@ -333,8 +358,18 @@ func (c *call) answerNow() error {
 	c.mu.Unlock()
 	c.leg.Start()
 	c.wg.Go(c.pumpDigits)
-	if err := c.dlg.RespondSDP(c.local); err != nil {
-		if c.dlg.Context().Err() == nil {
+	res := sipmsg.NewSDPResponseFromRequest(c.dlg.InviteRequest, c.local)
+	res.AppendHeader(c.contactHeader())
+	if err := c.dlg.WriteResponse(res); err != nil {
+		switch {
+		case errors.Is(err, sipmsg.ErrTransactionCanceled):
+			// The caller's CANCEL crossed our 200: the transaction layer has
+			// answered it with 487, so nothing is left to send.
+			c.mu.Lock()
+			c.answered = false
+			c.mu.Unlock()
+			c.cancel(errCallerCancelled)
+		case c.dlg.Context().Err() == nil:
 			c.cancel(fmt.Errorf("%w: %v", errNoAck, err))
 		}
 		return c.ended()
@@ -491,6 +526,13 @@ func (c *call) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 
 // onBye ends the call from the caller's side.
 func (c *call) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if c.dlg.LoadState() < sipmsg.DialogStateEstablished {
+		// BYE on the early dialog (the caller gives up while hearing
+		// ring-back): accept it; finish then answers the INVITE with 487.
+		c.srv.reply(req, tx, sipmsg.StatusOK, "OK")
+		c.cancel(errEarlyBye)
+		return
+	}
 	if err := c.dlg.ReadBye(req, tx); err != nil {
 		c.log.Debug("bye refused", "err", err)
 		c.srv.reply(req, tx, sipmsg.StatusInternalServerError, "Server Internal Error")

@@ -21,6 +21,12 @@ var (
 	errNeeds100rel      = errors.New("INVITE requires 100rel, which Kefu does not support")
 	errDuplicateCall    = errors.New("a call with this Call-ID is already in progress")
 	errFlowHangupBefore = errors.New("flow hung up before answering")
+	errNoContact        = errors.New("INVITE without a Contact header")
+	// errEarlyBye: the caller sent BYE before we answered (RFC 3261 §15);
+	// the INVITE still gets its final response, 487.
+	errEarlyBye = errors.New("caller hung up before the answer (BYE on the early dialog)")
+	// errCallerCancelled: the caller's CANCEL crossed our 200 OK.
+	errCallerCancelled = errors.New("caller cancelled as we answered")
 )
 
 // status is a SIP final response.
@@ -58,6 +64,10 @@ func statusFor(err error) status {
 		return status{sipmsg.StatusServiceUnavailable, "Service Unavailable", "no free media ports: widen -rtp-ports"}
 	case errors.Is(err, errDuplicateCall):
 		return status{482, "Loop Detected", ""}
+	case errors.Is(err, errNoContact):
+		return status{sipmsg.StatusBadRequest, "Bad Request", "INVITE needs a Contact header"}
+	case errors.Is(err, errEarlyBye):
+		return status{sipmsg.StatusRequestTerminated, "Request Terminated", ""}
 	case errors.Is(err, errFlowHangupBefore):
 		return status{sipmsg.StatusTemporarilyUnavailable, "Temporarily Unavailable", ""}
 	default:

@@ -245,7 +245,7 @@ func (c *call) ringback(ctx context.Context) {
 	t := time.NewTicker(ringbackInterval)
 	defer t.Stop()
 	for {
-		if err := c.dlg.Respond(sipmsg.StatusRinging, "Ringing", nil); err != nil {
+		if err := c.dlg.Respond(sipmsg.StatusRinging, "Ringing", nil, c.contactHeader()); err != nil {
 			return
 		}
 		select {

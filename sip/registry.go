@@ -12,6 +12,8 @@ import (
 // dialog is anything in-dialog requests are routed to: a caller's call or an
 // agent leg.
 type dialog interface {
+	// matches reports whether an in-dialog request carries this dialog's tags.
+	matches(req *sipmsg.Request) bool
 	onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction)
 	onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction)
 	onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction)
@@ -25,6 +27,7 @@ type registry struct {
 	dialogs map[string]dialog // by Call-ID: callers' calls and agent legs
 	calls   map[string]*call  // callers' calls by Call-ID
 	empty   chan struct{}     // closed while calls is empty
+	closed  bool              // draining: no new calls
 }
 
 func newRegistry() *registry {
@@ -33,18 +36,30 @@ func newRegistry() *registry {
 	return r
 }
 
-func (r *registry) addCall(c *call) bool {
+// addCall registers a new call; it fails once the registry is draining, in
+// the same critical section WaitIdle's emptiness is judged in.
+func (r *registry) addCall(c *call) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.closed {
+		return errDraining
+	}
 	if _, dup := r.dialogs[c.id]; dup {
-		return false
+		return errDuplicateCall
 	}
 	if len(r.calls) == 0 {
 		r.empty = make(chan struct{})
 	}
 	r.calls[c.id] = c
 	r.dialogs[c.id] = c
-	return true
+	return nil
+}
+
+// drain refuses new calls from now on.
+func (r *registry) drain() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
 }
 
 func (r *registry) removeCall(c *call) {
@@ -74,15 +89,20 @@ func (r *registry) removeDialog(callID string, d dialog) {
 	}
 }
 
-// lookup finds the dialog an in-dialog request belongs to.
+// lookup finds the dialog an in-dialog request belongs to: same Call-ID and
+// the dialog's tags, so knowing a Call-ID is not enough to act on a call.
 func (r *registry) lookup(req *sipmsg.Request) dialog {
 	cid := req.CallID()
 	if cid == nil {
 		return nil
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.dialogs[cid.Value()]
+	d := r.dialogs[cid.Value()]
+	r.mu.Unlock()
+	if d == nil || !d.matches(req) {
+		return nil
+	}
+	return d
 }
 
 func (r *registry) len() int {

@@ -116,6 +116,7 @@ type Server struct {
 	calls  *registry
 
 	draining atomic.Bool
+	bg       sync.WaitGroup // work that outlives a call: cancelling an agent's phone
 	// stopCalls ends every call at once (SIGINT); its cause is errShutdown.
 	stopCtx   context.Context
 	stopCalls context.CancelCauseFunc
@@ -251,7 +252,6 @@ func (s *Server) Serve(ctx context.Context, ready func(udp, tcp net.Addr)) error
 		// Tests listen on port 0: from now on advertise the port we got.
 		port := udp.LocalAddr().(*net.UDPAddr).Port
 		s.cfg.Listen = netip.AddrPortFrom(s.cfg.Listen.Addr(), uint16(port))
-		s.dialog.ContactHDR = s.contact(s.cfg.Listen.Addr())
 	}
 	// Requests leave from the listening socket (sipgo finds it in its pool by
 	// the socket's own address string), with our address in Via.
@@ -276,21 +276,28 @@ func (s *Server) Serve(ctx context.Context, ready func(udp, tcp net.Addr)) error
 	// Requests we send leave from the UDP listener only once sipgo has put it
 	// in its connection pool, which ServeUDP does on its own goroutine.
 	waitListening(s.ua, udp.LocalAddr().String())
+	s.dialog.ContactHDR = s.contact(s.primaryIP())
 	s.log.Info("sip listening", "udp", udp.LocalAddr().String(), "tcp", tcp.Addr().String())
 	if ready != nil {
 		ready(udp.LocalAddr(), tcp.Addr())
 	}
+	// A serve loop that returns before ctx ends has lost its socket, whatever
+	// it returned (sipgo's UDP loop returns nil on a read error).
+	returned := 0
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
+		returned++
+		if err == nil {
+			err = errors.New("listener stopped")
+		}
 	}
 	udp.Close()
 	tcp.Close()
-	// Wait for the other serve loop to notice its closed listener.
-	for range 2 - boolInt(err != nil) {
+	for ; returned < 2; returned++ {
 		<-errc
 	}
-	if err != nil && ctx.Err() == nil {
+	if ctx.Err() == nil {
 		return fmt.Errorf("sip: serve: %w", err)
 	}
 	return nil
@@ -307,16 +314,10 @@ func waitListening(ua *sipgo.UserAgent, addr string) {
 	}
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // Drain stops taking new calls: INVITEs get 503 Service Unavailable with
 // Retry-After. Calls in progress go on.
 func (s *Server) Drain() {
+	s.calls.drain()
 	if !s.draining.Swap(true) {
 		s.log.Info("draining: new calls get 503", "calls", s.calls.len())
 	}
@@ -338,7 +339,9 @@ func (s *Server) HangupAll() {
 func (s *Server) Close() error {
 	s.stopCalls(errShutdown)
 	s.reg.close()
-	return s.ua.Close()
+	err := s.ua.Close() // ends pending transactions, so background work returns
+	s.bg.Wait()
+	return err
 }
 
 // Calls lists the calls in progress.
@@ -362,6 +365,11 @@ func (s *Server) Addrs() []net.Addr {
 
 // onOptions answers keep-alive and capability probes.
 func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if s.draining.Load() && !hasToTag(req) {
+		// Trunks that probe with OPTIONS fail over before sending calls.
+		s.reply(req, tx, sipmsg.StatusServiceUnavailable, "Service Unavailable", sipmsg.NewHeader("Retry-After", "30"))
+		return
+	}
 	res := sipmsg.NewResponseFromRequest(req, sipmsg.StatusOK, "OK", nil)
 	res.AppendHeader(sipmsg.NewHeader("Allow", s.allow()))
 	res.AppendHeader(sipmsg.NewHeader("Accept", "application/sdp, application/dtmf-relay, application/dtmf"))

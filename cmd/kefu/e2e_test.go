@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -582,6 +583,9 @@ func TestDrain(t *testing.T) {
 	if res.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/healthz while draining: %d, want 503", res.StatusCode)
 	}
+	if got := rawExchange(t, "udp", k.sip, request(k, "OPTIONS", "sip:kefu@127.0.0.1", "", "", "")); got != 503 {
+		t.Errorf("OPTIONS while draining: %d, want 503 so trunks fail over", got)
+	}
 	n := len(c.Received())
 	waitFor(t, 5*time.Second, "the call in progress to go on", func() bool { return len(c.Received()) > n+20 })
 	if err := c.Hangup(ctx); err != nil {
@@ -589,5 +593,145 @@ func TestDrain(t *testing.T) {
 	}
 	if err := k.app.sip.WaitIdle(ctx); err != nil {
 		t.Fatal("WaitIdle did not return after the last call ended")
+	}
+}
+
+// TestAgentReInvite: a re-INVITE from the agent's phone mid-call (hold,
+// session timer) is answered 200 and the conversation goes on.
+func TestAgentReInvite(t *testing.T) {
+	k := startKefu(t, "")
+	agent := k.phone("1001", "pw1001", testphone.Options{Fill: 0x37})
+	k.ready("1001")
+	caller := k.phone("13900000009", "", testphone.Options{})
+	c := dial(t, caller, k, "10087")
+	ac := incoming(t, agent, 10*time.Second)
+	waitFor(t, 10*time.Second, "talking", func() bool { return k.agent("1001").State == routing.AgentTalking })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	code, err := ac.ReInvite(ctx)
+	if err != nil || code != 200 {
+		t.Fatalf("agent re-INVITE: %d %v, want 200", code, err)
+	}
+	n := c.CountFill(0x37)
+	waitFor(t, 5*time.Second, "audio after the re-INVITE", func() bool { return c.CountFill(0x37) > n+10 })
+	if err := c.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	k.idle()
+}
+
+// TestInDialogNeedsTags: a request with a live call's Call-ID but not its
+// tags is refused with 481 and does not end the call.
+func TestInDialogNeedsTags(t *testing.T) {
+	k := startKefu(t, "")
+	caller := k.phone("13900000009", "", testphone.Options{})
+	c := dial(t, caller, k, "10086")
+	raw := strings.Replace(request(k, "BYE", "sip:kefu@127.0.0.1", "x;tag=forged", "", ""),
+		"Call-ID: raw-", "Call-ID: "+c.CallID()+"\r\nX-Was: raw-", 1)
+	if got := rawExchange(t, "udp", k.sip, raw); got != 481 {
+		t.Errorf("forged BYE: %d, want 481", got)
+	}
+	if len(k.app.sip.Calls()) != 1 {
+		t.Fatal("forged BYE ended the call")
+	}
+	// Our Contact is an address the caller can reach, never 0.0.0.0.
+	if ct := c.RemoteContact(); !strings.Contains(ct, "127.0.0.1") {
+		t.Errorf("Contact in 200 OK = %q", ct)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	k.idle()
+}
+
+// TestEarlyBye: a caller waiting unanswered in a queue may hang up with BYE on
+// the early dialog (RFC 3261 §15); Kefu accepts it and ends the INVITE with 487.
+func TestEarlyBye(t *testing.T) {
+	k := startKefu(t, "")
+	k.phone("1001", "pw1001", testphone.Options{}) // logged in, not ready: the call waits
+	conn, err := net.Dial("udp", k.sip.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	inv := strings.NewReplacer("{local}", local, "{proto}", "UDP").Replace(
+		invite(k, "10087", "application/sdp", sdpOffer("0 PCMU/8000")))
+	if _, err := conn.Write([]byte(inv)); err != nil {
+		t.Fatal(err)
+	}
+	read := func() string {
+		t.Helper()
+		buf := make([]byte, 65535)
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no response: %v", err)
+		}
+		return string(buf[:n])
+	}
+	var ringing string
+	for ringing == "" {
+		if m := read(); strings.HasPrefix(m, "SIP/2.0 180") {
+			ringing = m
+		}
+	}
+	header := func(msg, name string) string {
+		for _, l := range strings.Split(msg, "\r\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(k, name) {
+				return strings.TrimSpace(v)
+			}
+		}
+		return ""
+	}
+	bye := "BYE sip:kefu@" + k.sip.String() + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bKearlybye;rport\r\n" +
+		"From: " + header(ringing, "From") + "\r\nTo: " + header(ringing, "To") + "\r\n" +
+		"Call-ID: " + header(ringing, "Call-ID") + "\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := conn.Write([]byte(bye)); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for !(got["BYE"] && got["INVITE"]) {
+		m := read()
+		code := strings.Fields(m)[1]
+		method := strings.Fields(header(m, "CSeq"))[1]
+		if code == "100" || code == "180" {
+			continue
+		}
+		want := map[string]string{"BYE": "200", "INVITE": "487"}[method]
+		if code != want {
+			t.Fatalf("%s got %s, want %s", method, code, want)
+		}
+		got[method] = true
+		if method == "INVITE" { // ACK the 487, as the transaction requires
+			ack := "ACK sip:10087@" + k.sip.String() + " SIP/2.0\r\nVia: " + header(m, "Via") + "\r\n" +
+				"From: " + header(m, "From") + "\r\nTo: " + header(m, "To") + "\r\nCall-ID: " + header(m, "Call-ID") +
+				"\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+			if _, err := conn.Write([]byte(ack)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	k.idle()
+}
+
+// TestStateNeedsJSON: the state API refuses non-JSON bodies, so a web page
+// cannot post a form at it.
+func TestStateNeedsJSON(t *testing.T) {
+	k := startKefu(t, "")
+	k.phone("1001", "pw1001", testphone.Options{})
+	res, err := http.Post(k.http+"/api/agents/1001/state", "text/plain", strings.NewReader(`{"state":"ready"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("text/plain body: %d, want 415", res.StatusCode)
+	}
+	if st := k.agent("1001").State; st == routing.AgentReady {
+		t.Error("agent made ready by a non-JSON request")
 	}
 }

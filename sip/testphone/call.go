@@ -93,6 +93,54 @@ func (c *Call) Header(name string) string {
 	return ""
 }
 
+// CallID is the call's SIP Call-ID.
+func (c *Call) CallID() string { return c.callID }
+
+// RemoteContact is the Contact the other side gave in its 2xx (placed calls)
+// or INVITE (answered calls).
+func (c *Call) RemoteContact() string {
+	if c.uac != nil && c.uac.InviteResponse != nil && c.uac.InviteResponse.Contact() != nil {
+		return c.uac.InviteResponse.Contact().Address.String()
+	}
+	if c.Invite != nil && c.Invite.Contact() != nil {
+		return c.Invite.Contact().Address.String()
+	}
+	return ""
+}
+
+// ReInvite sends a re-INVITE with the phone's SDP (a session refresh, as phones
+// do for hold or timers) and returns the response code.
+func (c *Call) ReInvite(ctx context.Context) (int, error) {
+	var target sip.Uri
+	if c.uas != nil {
+		target = c.uas.InviteRequest.Contact().Address
+	} else {
+		target = c.uac.InviteResponse.Contact().Address
+	}
+	req := sip.NewRequest(sip.INVITE, *target.Clone())
+	req.SetBody(c.phone.sdp(c.localRTP(), false))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	var res *sip.Response
+	var err error
+	if c.uas != nil {
+		res, err = c.uas.Do(ctx, req)
+	} else {
+		res, err = c.uac.Do(ctx, req)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if res.IsSuccess() {
+		ack := sip.NewRequest(sip.ACK, *target.Clone()) // the dialog fills in CSeq
+		if c.uas != nil {
+			_ = c.uas.WriteRequest(ack)
+		} else {
+			_ = c.uac.WriteRequest(ack)
+		}
+	}
+	return res.StatusCode, nil
+}
+
 // Hangup sends BYE.
 func (c *Call) Hangup(ctx context.Context) error {
 	defer c.stopMedia()

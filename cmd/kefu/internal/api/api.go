@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"kefu/routing"
@@ -116,6 +117,12 @@ type stateRequest struct {
 
 func (h *Handler) setState(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	// JSON only: a browser cannot send it cross-site without a CORS
+	// preflight, so a web page cannot change agents' states behind their back.
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+		writeError(w, http.StatusUnsupportedMediaType, `send the body as Content-Type: application/json, e.g. curl -H 'Content-Type: application/json' -d '{"state":"ready"}'`)
+		return
+	}
 	var req stateRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 	dec.DisallowUnknownFields()
