@@ -47,15 +47,26 @@ type registrar struct {
 	notify    func(agentID string, registered bool)
 	secret    []byte // signs nonces, so no nonce state is kept
 
+	// opMu orders registrations, so that the notifications for one agent
+	// (registered, unregistered) happen in the order the REGISTERs did.
+	opMu     sync.Mutex
 	mu       sync.Mutex
 	bindings map[string]*binding
+	nonces   map[string]nonceUse
 	closed   bool
 }
 
 const (
 	minExpiry     = 60 * time.Second
 	nonceLifetime = 5 * time.Minute
+	maxNonces     = 100_000
 )
+
+// nonceUse is what the registrar remembers of an answered nonce.
+type nonceUse struct {
+	issued time.Time // when first answered; entries older than a lifetime go
+	nc     int       // highest nonce count seen
+}
 
 func newRegistrar(passwords map[string]string, realm string, maxExpiry time.Duration, log *slog.Logger, notify func(string, bool)) *registrar {
 	secret := make([]byte, 32)
@@ -70,6 +81,7 @@ func newRegistrar(passwords map[string]string, realm string, maxExpiry time.Dura
 		notify:    notify,
 		secret:    secret,
 		bindings:  map[string]*binding{},
+		nonces:    map[string]nonceUse{},
 	}
 }
 
@@ -125,7 +137,44 @@ func (r *registrar) handle(req *sipmsg.Request) *sipmsg.Response {
 		// (RFC 7616 §3.3 sets it only when the response was valid).
 		return r.challenge(req, true)
 	}
+	if !r.useNonce(creds.Nonce, creds.Nc) {
+		// A captured REGISTER played again (same nonce and count), perhaps with
+		// another Contact: qop=auth does not cover Contact, so refuse it.
+		r.log.Warn("register: replayed credentials refused", "agent", agent, "source", req.Source())
+		return r.challenge(req, true)
+	}
+	r.opMu.Lock()
+	defer r.opMu.Unlock()
 	return r.bind(req, agent)
+}
+
+// useNonce records that a nonce was answered with count nc and reports whether
+// that count is new: counts must grow per nonce (RFC 7616 §3.4), and a nonce
+// answered without qop (nc 0) serves once. Entries go once the nonce expires.
+func (r *registrar) useNonce(nonce string, nc int) bool {
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.nonces) >= maxNonces {
+		for n, u := range r.nonces {
+			if now.Sub(u.issued) > nonceLifetime {
+				delete(r.nonces, n)
+			}
+		}
+		if len(r.nonces) >= maxNonces {
+			return false // under a flood: ask for a fresh nonce
+		}
+	}
+	u, seen := r.nonces[nonce]
+	if seen && nc <= u.nc {
+		return false
+	}
+	if !seen {
+		u.issued = now
+	}
+	u.nc = nc
+	r.nonces[nonce] = u
+	return true
 }
 
 // challenge answers 401 with a fresh signed nonce.
@@ -264,6 +313,8 @@ func (r *registrar) remove(agent string) {
 }
 
 func (r *registrar) expire(agent string, b *binding) {
+	r.opMu.Lock()
+	defer r.opMu.Unlock()
 	r.mu.Lock()
 	cur, ok := r.bindings[agent]
 	if !ok || cur != b {

@@ -135,10 +135,22 @@ func challengeOf(t *testing.T, res *sipmsg.Response) *digest.Challenge {
 	return chal
 }
 
+// nonceCounts is the nonce count per nonce across answers in this test binary.
+var nonceCounts = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
+
 // answer computes the Authorization a phone sends for chal.
+// Like a phone, it counts nc up each time it answers the same nonce (a
+// repeated count is a replay and is refused).
 func answer(t *testing.T, chal *digest.Challenge, user, password string) string {
 	t.Helper()
-	cred, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: registrarURI, Username: user, Password: password})
+	nonceCounts.Lock()
+	nonceCounts.n[chal.Nonce]++
+	nc := nonceCounts.n[chal.Nonce]
+	nonceCounts.Unlock()
+	cred, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: registrarURI, Username: user, Password: password, Count: nc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -646,4 +658,33 @@ func mapsEqual(a, b map[string]Registration) bool {
 		}
 	}
 	return true
+}
+
+// TestRegisterReplay: a REGISTER captured off the wire and sent again (same
+// nonce and count, here with another Contact) is refused and moves nothing.
+func TestRegisterReplay(t *testing.T) {
+	r := newRegistrar(map[string]string{"1001": "pw"}, "kefu", time.Hour, slog.New(slog.DiscardHandler), nil)
+	defer r.close()
+	chal := challengeOf(t, r.handle(regReq{user: "1001", contact: phoneContact("1001", 5070)}.build("")))
+	auth := func(nc int) string {
+		c, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: "sip:kefu.test", Username: "1001", Password: "pw", Count: nc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.String()
+	}
+	first := auth(1)
+	if res := r.handle(regReq{user: "1001", contact: phoneContact("1001", 5070)}.build(first)); res.StatusCode != 200 {
+		t.Fatalf("first REGISTER: %d", res.StatusCode)
+	}
+	if res := r.handle(regReq{user: "1001", contact: phoneContact("1001", 6666)}.build(first)); res.StatusCode != 401 {
+		t.Errorf("replayed REGISTER: %d, want 401", res.StatusCode)
+	}
+	if got, _ := r.lookup("1001"); got.Port != 5070 {
+		t.Errorf("replay moved the binding to port %d", got.Port)
+	}
+	// The phone's next REGISTER on the same nonce counts up and is accepted.
+	if res := r.handle(regReq{user: "1001", contact: phoneContact("1001", 5070)}.build(auth(2))); res.StatusCode != 200 {
+		t.Errorf("next REGISTER with nc=2: %d, want 200", res.StatusCode)
+	}
 }
