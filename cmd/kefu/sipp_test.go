@@ -361,3 +361,35 @@ func TestBinarySIGTERM(t *testing.T) {
 		t.Fatal("kefu did not exit after the last call ended")
 	}
 }
+
+// TestSippTCP: a trunk on TCP. An answered IVR call ended by the caller's
+// BYE, and a caller who cancels while queued before answer.
+func TestSippTCP(t *testing.T) {
+	k := startKefuProcess(t)
+	agent, err := testphone.Start("1001", testphone.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if code, err := agent.Register(ctx, k.sip, "kefu-1001", 300); err != nil || code != 200 {
+		t.Fatalf("register: %d %v", code, err)
+	}
+	// Answered call: INVITE → 200 → ACK, 2 s of IVR audio (echoed), BYE.
+	call := startSipp(t, "load_call.xml", k.sip.String(), "-t", "t1", "-s", "10086", "-p", strconv.Itoa(freePort(t)),
+		"-m", "1", "-d", "2000", "-mi", "127.0.0.1", "-mp", strconv.Itoa(freePort(t)), "-rtp_echo", "-key", "caller", "13900000009")
+	call.wait(t, "TCP call")
+	// Agent 1001 is logged in but not ready: a 10087 caller waits ringing.
+	cancelled := startSipp(t, "caller_cancel.xml", k.sip.String(), "-t", "t1", "-s", "10087", "-p", strconv.Itoa(freePort(t)),
+		"-m", "1", "-d", "1500", "-mi", "127.0.0.1", "-mp", strconv.Itoa(freePort(t)), "-key", "caller", "13900000009")
+	cancelled.wait(t, "TCP cancel")
+	if !regexp.MustCompile(`msg="call ended".*caller=13900000009 called=10086.*cause="caller hung up"`).MatchString(k.log.String()) {
+		t.Error("no record of the TCP call ending by the caller's BYE")
+	}
+	waitFor(t, 10*time.Second, "no calls left", func() bool {
+		var calls []any
+		k.get(t, "/api/calls", &calls)
+		return len(calls) == 0
+	})
+}

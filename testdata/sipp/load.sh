@@ -21,6 +21,26 @@ work=$(mktemp -d)
 trap 'kill $kefu_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/kefu" ./cmd/kefu
 
+# A flow that holds callers as long as the load needs: the menu prompt, then
+# up to 10 waits of 60 s for a key (the sample flow hangs up on a caller who
+# presses nothing after about 30 s, as a hotline should).
+mkdir "$work/flows"
+ln -s "$root/flows/prompts" "$work/flows/prompts"
+cat > "$work/flows/load.yaml" <<'YAML'
+name: load
+start: menu
+nodes:
+  menu:
+    type: menu
+    prompt: main_menu
+    timeout: 60s
+    retries: 9
+    options: {"1": bye}
+    exits: {failed: bye}
+  bye:
+    type: hangup
+YAML
+
 sip_port=${KEFU_LOAD_SIP_PORT:-25060}
 http_port=${KEFU_LOAD_HTTP_PORT:-28080}
 cat > "$work/kefu.yaml" <<YAML
@@ -28,11 +48,9 @@ sip:
   listen: 127.0.0.1:$sip_port
   rtp_ports: 40000-49999
 trunks: [{name: load, networks: [127.0.0.1/32]}]
-access_numbers: {"10086": main}
-agents: [{id: "1001", password: load, skills: {billing: 5, data: 5, complaints: 5}}]
-queues: [{name: billing}, {name: data}, {name: complaints}]
+access_numbers: {"10086": load}
 YAML
-"$work/kefu" serve -config "$work/kefu.yaml" -flows "$root/flows" -http 127.0.0.1:$http_port -log-level info 2>"$work/kefu.log" &
+"$work/kefu" serve -config "$work/kefu.yaml" -flows "$work/flows" -http 127.0.0.1:$http_port -log-level info 2>"$work/kefu.log" &
 kefu_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/null && break; sleep 0.1; done
 
@@ -60,8 +78,12 @@ rate)
   ;;
 concurrent)
   calls=${2:?CALLS}; hold=${3:?HOLD_MS}
-  ramp=$(( calls / 20 + 1 ))
-  (cd "$work" && sipp "${sipp_common[@]}" -r 20 -m "$calls" -l "$calls" -d "$hold" >sipp.out 2>&1) &
+  rate=$(( calls / 10 > 20 ? calls / 10 : 20 ))   # ramp up in about 10 s
+  ramp=$(( calls / rate + 1 ))
+  if [ $(( (ramp + 14) * 1000 )) -gt "$hold" ]; then
+    echo "HOLD_MS must be at least $(( (ramp + 14) * 1000 )) so that no call ends while measuring" >&2; exit 2
+  fi
+  (cd "$work" && sipp "${sipp_common[@]}" -r "$rate" -m "$calls" -l "$calls" -d "$hold" >sipp.out 2>&1) &
   sipp_pid=$!
   sleep $((ramp + 2))
   live=$(curl -s "http://127.0.0.1:$http_port/healthz" | grep -o '"calls": *[0-9]*' | grep -o '[0-9]*$')
