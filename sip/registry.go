@@ -160,6 +160,9 @@ func (r *registry) snapshot() []CallInfo {
 	return out
 }
 
+// PortsInUse counts RTP ports held by call legs; zero when idle.
+func (s *Server) PortsInUse() int { return s.ports.InUse() }
+
 // DialogCount counts the dialogs the server routes requests to (calls and agent
 // legs); zero when idle.
 func (s *Server) DialogCount() int { return s.calls.dialogCount() }

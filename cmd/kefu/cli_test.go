@@ -32,6 +32,7 @@ func TestCLI(t *testing.T) {
 		{"redis not yet", []string{"serve", "-redis", "redis://127.0.0.1:1", "-http", "127.0.0.1:0", "-sip", "127.0.0.1:0"}, 1, "", "run without -redis"},
 		{"missing config", []string{"-config", "/nonexistent/kefu.yaml"}, 1, "", "give an existing file with -config"},
 		{"bad log level", []string{"-log-level", "loud"}, 1, "", "use debug, info, warn or error"},
+		{"serve refuses a broken flow", []string{"-flows", broken, "-http", "127.0.0.1:0", "-sip", "127.0.0.1:0"}, 1, "", filepath.Join(broken, "main.yaml") + ":2:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

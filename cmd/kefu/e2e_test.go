@@ -194,12 +194,14 @@ func (k *testKefu) getJSON(path string, v any) {
 	}
 }
 
-// idle waits until Kefu holds no call, no dialog and no queued call.
+// idle waits until Kefu holds no call, no dialog, no queued call and no RTP
+// port: what every call path must give back.
 func (k *testKefu) idle() {
 	k.t.Helper()
 	waitFor(k.t, 10*time.Second, "kefu to be idle", func() bool {
 		calls, _ := k.app.router.Calls(context.Background())
-		return k.app.sip.DialogCount() == 0 && len(calls) == 0 && len(k.app.sip.Calls()) == 0
+		return k.app.sip.DialogCount() == 0 && len(calls) == 0 && len(k.app.sip.Calls()) == 0 &&
+			k.app.sip.PortsInUse() == 0
 	})
 }
 
@@ -734,4 +736,66 @@ func TestStateNeedsJSON(t *testing.T) {
 	if st := k.agent("1001").State; st == routing.AgentReady {
 		t.Error("agent made ready by a non-JSON request")
 	}
+}
+
+// TestNoAckGetsBye: a trunk that never ACKs our 200 OK gets the 200
+// retransmitted and, when the transaction times out (64×T1, about 32 s, after
+// which RFC 3261 §13.3.1.4 allows it), a BYE; the call is then gone.
+func TestNoAckGetsBye(t *testing.T) {
+	t.Parallel()
+	k := startKefu(t, "")
+	conn, err := net.Dial("udp", k.sip.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	inv := strings.NewReplacer("{local}", local, "{proto}", "UDP").Replace(
+		invite(k, "10086", "application/sdp", sdpOffer("0 PCMU/8000")))
+	if _, err := conn.Write([]byte(inv)); err != nil {
+		t.Fatal(err)
+	}
+	oks := 0
+	buf := make([]byte, 65535)
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(45 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no BYE after an unacknowledged 200 (saw %d 200s): %v", oks, err)
+		}
+		m := string(buf[:n])
+		if strings.HasPrefix(m, "SIP/2.0 200") {
+			oks++
+			continue
+		}
+		if strings.HasPrefix(m, "BYE ") {
+			// Answer it, as the trunk would.
+			var via, from, to, cid, cseq string
+			for _, l := range strings.Split(m, "\r\n") {
+				name, v, _ := strings.Cut(l, ":")
+				switch strings.ToLower(name) {
+				case "via":
+					via = v
+				case "from":
+					from = v
+				case "to":
+					to = v
+				case "call-id":
+					cid = v
+				case "cseq":
+					cseq = v
+				}
+			}
+			res := "SIP/2.0 200 OK\r\nVia:" + via + "\r\nFrom:" + from + "\r\nTo:" + to + "\r\nCall-ID:" + cid +
+				"\r\nCSeq:" + cseq + "\r\nContent-Length: 0\r\n\r\n"
+			if _, err := conn.Write([]byte(res)); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if oks < 2 {
+		t.Errorf("200 OK sent %d times before giving up, want retransmissions", oks)
+	}
+	k.idle()
 }
