@@ -199,10 +199,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 	srv.OnInvite(s.onInvite)
 	srv.OnAck(s.onAck)
-	srv.OnBye(s.onBye)
+	srv.OnBye(s.inDialog(dialog.onBye))
 	srv.OnCancel(s.onCancel)
 	srv.OnOptions(s.onOptions)
-	srv.OnInfo(s.onInfo)
+	srv.OnInfo(s.inDialog(dialog.onInfo))
 	srv.OnRegister(s.reg.onRegister)
 	srv.OnNoRoute(s.onOther)
 	return s, nil
@@ -388,30 +388,28 @@ func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	// ACKs for non-2xx are absorbed by the transaction layer; stray ones are dropped.
 }
 
-// onBye ends the call or agent leg the BYE belongs to.
-func (s *Server) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	d := s.calls.lookup(req)
-	if d == nil {
-		s.reply(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
-		return
+// inDialog routes a request (BYE, INFO) to the call or agent leg whose dialog
+// it belongs to, and answers 481 when there is none.
+func (s *Server) inDialog(handle func(d dialog, req *sipmsg.Request, tx sipmsg.ServerTransaction)) sipgo.RequestHandler {
+	return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		d := s.calls.lookup(req)
+		if d == nil {
+			s.noDialog(req, tx)
+			return
+		}
+		handle(d, req, tx)
 	}
-	d.onBye(req, tx)
+}
+
+// noDialog answers 481: the request names a dialog we do not have.
+func (s *Server) noDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	s.reply(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 }
 
 // onCancel sees only CANCELs that matched no pending INVITE (the transaction
 // layer answers the others with 200 and 487).
 func (s *Server) onCancel(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	s.reply(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
-}
-
-// onInfo takes DTMF sent as SIP INFO.
-func (s *Server) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	d := s.calls.lookup(req)
-	if d == nil {
-		s.reply(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
-		return
-	}
-	d.onInfo(req, tx)
+	s.noDialog(req, tx)
 }
 
 // onOther answers methods Kefu does not handle: 481 inside a dialog we do not
@@ -419,7 +417,7 @@ func (s *Server) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 func (s *Server) onOther(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if hasToTag(req) {
 		if s.calls.lookup(req) == nil {
-			s.reply(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+			s.noDialog(req, tx)
 			return
 		}
 		s.reply(req, tx, sipmsg.StatusNotImplemented, "Not Implemented")
