@@ -42,9 +42,12 @@ type agentLeg struct {
 	callID  string
 	dlg     *sipgo.DialogClientSession
 	media   *media.Session
-	local   []byte               // our SDP for answering re-INVITEs
+	local   *legSDP              // our offer, then our answers to the phone's re-INVITEs
 	contact sipmsg.ContactHeader // ours, as the phone reaches us
 	once    sync.Once
+	// ready is set once media, local and contact are: a re-INVITE that
+	// comes sooner is told to retry.
+	ready atomic.Bool
 }
 
 // dialAgent rings the agent's registered phone with an offer that puts the
@@ -77,7 +80,7 @@ func (s *Server) dialAgent(ctx context.Context, c *call, o routing.Offer, ringTi
 	} else {
 		codecs = append(codecs, sdp.PCMU)
 	}
-	offer, err := sdp.Build(sdp.Origin{SessionID: rand.Uint64() >> 1, Version: 1, Username: "kefu"}, sdp.Session{
+	local, err := newLegSDP(sdp.Origin{SessionID: rand.Uint64() >> 1, Version: 1, Username: "kefu"}, sdp.Session{
 		Addr:            netip.AddrPortFrom(localIP, port),
 		Codecs:          codecs,
 		DTMFPayloadType: dtmfPT,
@@ -87,7 +90,7 @@ func (s *Server) dialAgent(ctx context.Context, c *call, o routing.Offer, ringTi
 	}
 
 	req := sipmsg.NewRequest(sipmsg.INVITE, target)
-	req.SetBody(offer)
+	req.SetBody(local.current())
 	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
 	// The agent's phone shows the caller's number.
 	from := &sipmsg.FromHeader{
@@ -126,7 +129,7 @@ func (s *Server) dialAgent(ctx context.Context, c *call, o routing.Offer, ringTi
 	done := make(chan rung, 1)
 	handedOff = true
 	s.bg.Go(func() {
-		leg, err := s.ring(ctx, o, ringTimeout, req, conn, localIP, codecs)
+		leg, err := s.ring(ctx, o, ringTimeout, req, conn, localIP, local)
 		done <- rung{leg, err}
 	})
 	select {
@@ -142,11 +145,11 @@ func (s *Server) dialAgent(ctx context.Context, c *call, o routing.Offer, ringTi
 	}
 }
 
-// ring sends the INVITE and waits for the phone to answer, giving up after
-// ringTimeout or when ctx ends. It owns conn: the answered leg's media session
-// takes it, or it is released.
+// ring sends the INVITE (whose offer is local) and waits for the phone to
+// answer, giving up after ringTimeout or when ctx ends. It owns conn: the
+// answered leg's media session takes it, or it is released.
 func (s *Server) ring(ctx context.Context, o routing.Offer, ringTimeout time.Duration, req *sipmsg.Request,
-	conn *net.UDPConn, localIP netip.Addr, codecs []sdp.Codec) (*agentLeg, error) {
+	conn *net.UDPConn, localIP netip.Addr, local *legSDP) (*agentLeg, error) {
 	closeConn := true
 	defer func() {
 		if closeConn {
@@ -218,7 +221,7 @@ func (s *Server) ring(ctx context.Context, o routing.Offer, ringTimeout time.Dur
 	ans, err := sdp.Parse(dlg.InviteResponse.Body())
 	var chosen sdp.Codec
 	if err == nil {
-		chosen, err = pickAnswered(ans, codecs)
+		chosen, err = pickAnswered(ans, local.session.Codecs)
 	}
 	if err != nil {
 		bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -253,11 +256,12 @@ func (s *Server) ring(ctx context.Context, o routing.Offer, ringTimeout time.Dur
 	}
 	removeDialog = false
 	leg.media = ms
-	// Our answer to any re-INVITE from the phone: the codec it chose.
-	leg.local, _ = sdp.Build(sdp.Origin{SessionID: rand.Uint64() >> 1, Version: 1, Username: "kefu"}, sdp.Session{
-		Addr: netip.AddrPortFrom(localIP, localPort(conn)), Codecs: []sdp.Codec{chosen}, DTMFPayloadType: dtmfPT,
-	})
+	// Our answers to the phone's re-INVITEs carry the codec it chose, in the
+	// session (o= line) of our offer; body stays the offer until then.
+	local.session.Codecs = []sdp.Codec{chosen}
+	leg.local = local
 	leg.contact = s.contact(localIP)
+	leg.ready.Store(true)
 	ms.Start()
 	return leg, nil
 }
@@ -299,26 +303,19 @@ func (l *agentLeg) matches(req *sipmsg.Request) bool {
 	return err == nil && id == l.dlg.ID
 }
 
-// onReInvite answers a re-INVITE from the agent's phone (hold, refresh, new
-// address) with our SDP, so the phone does not drop the caller.
+// onReInvite answers a re-INVITE from the agent's phone (hold, resume,
+// refresh, new address) as answerReInvite does for callers, so the phone
+// does not drop the caller.
 func (l *agentLeg) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if !l.ready.Load() {
+		l.srv.reply(req, tx, sipmsg.StatusInternalServerError, "Server Internal Error", sipmsg.NewHeader("Retry-After", "1"))
+		return
+	}
 	if err := l.dlg.ReadRequest(req, tx); err != nil {
 		l.srv.reply(req, tx, sipmsg.StatusInternalServerError, "Server Internal Error", sipmsg.NewHeader("Retry-After", "1"))
 		return
 	}
-	if body := req.Body(); len(body) > 0 {
-		offer, err := sdp.Parse(body)
-		if err != nil {
-			l.srv.reply(req, tx, sipmsg.StatusBadRequest, "Bad Request", warningHeader(l.srv.cfg.UserAgent, "malformed SDP"))
-			return
-		}
-		if offer.Addr.IsValid() && offer.Addr.Port() != 0 {
-			l.media.SetRemote(offer.Addr)
-		}
-	}
-	res := sipmsg.NewSDPResponseFromRequest(req, l.local)
-	res.AppendHeader(l.contact.Clone())
-	l.srv.respond(tx, res)
+	l.srv.answerReInvite(req, tx, l.local, l.media, l.contact.Clone(), l.srv.log.With("agent_call", l.callID))
 }
 
 // onBye: the agent hung up.

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -107,7 +109,7 @@ func (s *Server) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction) (*call,
 		srcIP = ap.Addr().Unmap()
 	}
 	localIP := s.localIPFor(ans.Remote.Addr())
-	local, err := sdp.Build(sdp.Origin{SessionID: rand.Uint64() >> 1, Version: 1, Username: "kefu"}, sdp.Session{
+	local, err := newLegSDP(sdp.Origin{SessionID: rand.Uint64() >> 1, Version: 1, Username: "kefu"}, sdp.Session{
 		Addr:            netip.AddrPortFrom(localIP, localPort(conn)),
 		Codecs:          []sdp.Codec{ans.Codec},
 		DTMFPayloadType: ans.DTMFPayloadType,
@@ -159,8 +161,8 @@ func (s *Server) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction) (*call,
 	return c, nil
 }
 
-// onReInvite answers a re-INVITE (session refresh, hold, new address) on a call
-// we know with our current SDP; 481 otherwise.
+// onReInvite answers a re-INVITE (session refresh, hold, resume, new address)
+// on a call we know (answerReInvite); 481 otherwise.
 func (s *Server) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	var c *call
 	switch d := s.calls.lookup(req).(type) {
@@ -170,26 +172,156 @@ func (s *Server) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		d.onReInvite(req, tx)
 		return
 	default:
-		s.reply(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		s.noDialog(req, tx)
 		return
 	}
 	if err := c.dlg.ReadRequest(req, tx); err != nil {
 		s.reply(req, tx, sipmsg.StatusInternalServerError, "Server Internal Error", sipmsg.NewHeader("Retry-After", "1"))
 		return
 	}
+	s.answerReInvite(req, tx, c.local, c.leg, c.contactHeader(), c.log)
+}
+
+// answerReInvite answers a re-INVITE read on one of our dialogs, whose leg
+// sends RTP with ms: 200 with our answer to its offer (legSDP.reanswer), or
+// our current SDP as the offer when it has none; 488 when the offer drops the
+// call's codec or its audio, 400 when the SDP cannot be read. A refused
+// offer leaves the session as it was (RFC 3261 §14.2).
+func (s *Server) answerReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction, local *legSDP,
+	ms *media.Session, contact *sipmsg.ContactHeader, log *slog.Logger) {
+	answer := local.current() // no offer: ours goes in the 200, the answer in the ACK
 	if body := req.Body(); len(body) > 0 {
 		offer, err := sdp.Parse(body)
+		if err == nil {
+			answer, err = local.reanswer(log, offer, ms, time.Now())
+		}
 		if err != nil {
-			s.reply(req, tx, sipmsg.StatusBadRequest, "Bad Request", warningHeader(s.cfg.UserAgent, "malformed SDP"))
+			st := statusFor(err)
+			switch {
+			case errors.Is(err, errCodecChange):
+				st.warning = "Incompatible media format: keep offering the call's codec"
+			case errors.Is(err, errBuildAnswer):
+				st = status{sipmsg.StatusInternalServerError, "Server Internal Error", ""}
+			}
+			log.Info("re-INVITE refused", "status", st.code, "err", err)
+			var hdrs []sipmsg.Header
+			if st.warning != "" {
+				hdrs = append(hdrs, warningHeader(s.cfg.UserAgent, st.warning))
+			}
+			s.reply(req, tx, st.code, st.reason, hdrs...)
 			return
 		}
-		if offer.Addr.IsValid() && offer.Addr.Port() != 0 {
-			c.leg.SetRemote(offer.Addr)
+	}
+	res := sipmsg.NewSDPResponseFromRequest(req, answer)
+	res.AppendHeader(contact)
+	s.respond(tx, res)
+}
+
+var (
+	// errCodecChange: a re-INVITE offers a leg without the codec its media
+	// runs with, which Kefu cannot switch mid-call (SIP: 488).
+	errCodecChange = fmt.Errorf("%w: re-INVITE offer drops the call's codec", sdp.ErrNoCommonCodec)
+	// errBuildAnswer: our answer could not be rendered (SIP: 500).
+	errBuildAnswer = errors.New("cannot build the answer")
+)
+
+// holdOn is legSDP.hold while the peer holds the leg.
+const holdOn = -1
+
+// legSDP is our side of one call leg's offer/answer (RFC 3264): the SDP we
+// last sent with its o= line, and whether the peer holds the leg. Its mutex
+// serialises re-INVITEs, so an answer and the media change it makes go
+// together; the no-RTP watchdogs read only the atomic hold.
+type legSDP struct {
+	mu      sync.Mutex
+	origin  sdp.Origin  // SessionID kept, Version bumped on each change (§8)
+	session sdp.Session // what body describes; Codecs[0] is the leg's codec
+	body    []byte
+
+	// hold is 0 while the peer has never held the leg, holdOn while it does,
+	// and otherwise when it last resumed (Unix ns).
+	hold atomic.Int64
+}
+
+// newLegSDP renders our first SDP of a leg (offer or answer).
+func newLegSDP(origin sdp.Origin, s sdp.Session) (*legSDP, error) {
+	body, err := sdp.Build(origin, s)
+	if err != nil {
+		return nil, err
+	}
+	return &legSDP{origin: origin, session: s, body: body}, nil
+}
+
+// current is the SDP we last sent.
+func (l *legSDP) current() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.body
+}
+
+// reanswer answers a re-INVITE's offer on the leg whose media is ms: the
+// leg's codec, which the offer must still carry with the same payload type,
+// our direction mirrored from the offer's (RFC 3264 §6.1: sendonly →
+// recvonly, recvonly → sendonly, inactive → inactive), the offer's other m=
+// lines rejected. The o= version grows only when the SDP changes (§8). RTP
+// goes where the offer says, nowhere while the stream is inactive. An offer
+// that is not sendrecv, or old-style c=0.0.0.0, puts the leg on hold
+// (§8.4); sendrecv resumes it. A refused offer (errCodecChange) changes
+// nothing.
+func (l *legSDP) reanswer(log *slog.Logger, offer *sdp.Session, ms *media.Session, now time.Time) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	codec := l.session.Codecs[0]
+	ans, err := sdp.Negotiate(offer, []sdp.Codec{codec})
+	if err != nil || ans.Codec.PayloadType != codec.PayloadType {
+		offered := make([]string, 0, len(offer.Codecs))
+		for _, c := range offer.Codecs {
+			offered = append(offered, fmt.Sprintf("%d %s/%d", c.PayloadType, c.Name, c.ClockRate))
+		}
+		return nil, fmt.Errorf("%w: offered %v, the call has %d %s/%d", errCodecChange,
+			offered, codec.PayloadType, codec.Name, codec.ClockRate)
+	}
+	next := l.session
+	next.Direction = ans.Direction
+	next.AudioIndex, next.Others = offer.AudioIndex, offer.Others
+	body, err := sdp.Build(l.origin, next)
+	if err == nil && !bytes.Equal(body, l.body) {
+		l.origin.Version++
+		body, err = sdp.Build(l.origin, next)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBuildAnswer, err)
+	}
+	l.session, l.body = next, body
+
+	if ans.Direction == sdp.Inactive {
+		ms.SetRemote(netip.AddrPort{})
+	} else {
+		ms.SetRemote(offer.Addr)
+	}
+	held := (offer.Direction != "" && offer.Direction != sdp.SendRecv) || offer.Addr.Addr().IsUnspecified()
+	switch {
+	case held && l.hold.Swap(holdOn) != holdOn:
+		log.Info("peer put the call on hold", "direction", offer.Direction, "remote", offer.Addr.String())
+	case !held && l.hold.CompareAndSwap(holdOn, now.UnixNano()):
+		log.Info("peer resumed the call", "remote", offer.Addr.String())
+	}
+	return body, nil
+}
+
+// rtpDueSince is when the peer's RTP became due, given that the last packet
+// (or the watchdog's start) was at last: last, or the resume after it. ok is
+// false while the peer holds the leg and owes no RTP.
+func (l *legSDP) rtpDueSince(last time.Time) (due time.Time, ok bool) {
+	switch v := l.hold.Load(); {
+	case v == holdOn:
+		return time.Time{}, false
+	case v > 0:
+		if r := time.Unix(0, v); r.After(last) {
+			return r, true
 		}
 	}
-	res := sipmsg.NewSDPResponseFromRequest(req, c.local)
-	res.AppendHeader(c.contactHeader())
-	s.respond(tx, res)
+	return last, true
 }
 
 // call is one caller's call from INVITE to its end, as the IVR sees it.
@@ -203,7 +335,7 @@ type call struct {
 	flow    string
 	dlg     *sipgo.DialogServerSession
 	answer  sdp.Answer
-	local   []byte
+	local   *legSDP // our SDP, for the 200 and re-INVITEs
 	leg     *media.Session
 	started time.Time
 	contact sipmsg.ContactHeader // ours, with the address the trunk reaches us at
@@ -358,7 +490,7 @@ func (c *call) answerNow() error {
 	c.mu.Unlock()
 	c.leg.Start()
 	c.wg.Go(c.pumpDigits)
-	res := sipmsg.NewSDPResponseFromRequest(c.dlg.InviteRequest, c.local)
+	res := sipmsg.NewSDPResponseFromRequest(c.dlg.InviteRequest, c.local.current())
 	res.AppendHeader(c.contactHeader())
 	if err := c.dlg.WriteResponse(res); err != nil {
 		switch {
@@ -380,28 +512,35 @@ func (c *call) answerNow() error {
 		c.state = "ivr"
 	}
 	c.mu.Unlock()
-	c.wg.Go(func() { c.watchMedia(c.leg) })
+	c.wg.Go(func() {
+		c.srv.watchRTP(c.ctx, c.leg, c.local, func(silence time.Duration) {
+			c.log.Warn("media timeout: no RTP", "for", silence.Round(time.Second))
+			c.cancel(errMediaTimeout)
+		})
+	})
 	return nil
 }
 
-// watchMedia ends the call when no RTP has arrived for the media timeout.
-func (c *call) watchMedia(leg *media.Session) {
-	timeout := c.srv.cfg.MediaTimeout
+// watchRTP calls expire when m has received no RTP for the media timeout,
+// not counting time the peer holds the call (see legSDP); it returns when ctx
+// ends or after calling expire.
+func (s *Server) watchRTP(ctx context.Context, m *media.Session, held *legSDP, expire func(silence time.Duration)) {
+	timeout := s.cfg.MediaTimeout
 	since := time.Now()
 	t := time.NewTicker(min(timeout/4, time.Second))
 	defer t.Stop()
 	for {
 		select {
-		case <-c.ctx.Done():
+		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			last := leg.LastReceived()
+			last := m.LastReceived()
 			if last.Before(since) {
 				last = since
 			}
-			if now.Sub(last) > timeout {
-				c.log.Warn("media timeout: no RTP", "for", now.Sub(last).Round(time.Second))
-				c.cancel(errMediaTimeout)
+			last, due := held.rtpDueSince(last)
+			if due && now.Sub(last) > timeout {
+				expire(now.Sub(last))
 				return
 			}
 		}

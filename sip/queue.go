@@ -138,7 +138,12 @@ func (c *call) offer(ctx context.Context, o routing.Offer, qc routing.QueueConfi
 	defer stop()
 	unwatch := context.AfterFunc(leg.dlg.Context(), stop)
 	defer unwatch()
-	c.wg.Go(func() { c.watchLeg(bctx, leg.media, stop) })
+	c.wg.Go(func() {
+		c.srv.watchRTP(bctx, leg.media, leg.local, func(silence time.Duration) {
+			log.Warn("agent media timeout: no RTP", "for", silence.Round(time.Second))
+			stop()
+		})
+	})
 	callerBefore := c.leg.Stats()
 	bridgeErr := media.Bridge(bctx, c.leg, leg.media)
 	stop()
@@ -159,30 +164,6 @@ func (c *call) offer(ctx context.Context, o routing.Offer, qc routing.QueueConfi
 	}
 	log.Info("agent hung up")
 	return ivr.QueueResult{Outcome: ivr.QueueAnswered, AgentID: o.AgentID}, true, nil
-}
-
-// watchLeg ends a bridge when the agent's phone sends no RTP for the media timeout.
-func (c *call) watchLeg(ctx context.Context, s *media.Session, stop context.CancelFunc) {
-	timeout := c.srv.cfg.MediaTimeout
-	since := time.Now()
-	t := time.NewTicker(min(timeout/4, time.Second))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			last := s.LastReceived()
-			if last.Before(since) {
-				last = since
-			}
-			if now.Sub(last) > timeout {
-				c.log.Warn("agent media timeout: no RTP", "agent", c.agent)
-				stop()
-				return
-			}
-		}
-	}
 }
 
 // missReason names why an offer failed, for the router's not-ready reason.

@@ -799,3 +799,141 @@ func TestNoAckGetsBye(t *testing.T) {
 	}
 	k.idle()
 }
+
+// TestReInviteHold: hold and resume by re-INVITE on both legs. The answer
+// mirrors the offer's direction (RFC 3264 §6.1) with an o= version that grows
+// only when our SDP changes (§8); a held leg may fall silent without the
+// media timeout ending the call, which counts again from the resume; an offer
+// without the call's codec gets 488 and leaves the call as it was.
+func TestReInviteHold(t *testing.T) {
+	const timeout = 2 * time.Second // startKefu(t, "2s")
+	// sdpOf reads the direction and the o= version of an SDP body.
+	sdpOf := func(t *testing.T, body []byte) (dir string, version uint64) {
+		t.Helper()
+		dir = "sendrecv"
+		for _, l := range strings.Split(string(body), "\r\n") {
+			switch l {
+			case "a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive":
+				dir = l[2:]
+			}
+			if f := strings.Fields(l); len(f) >= 3 && strings.HasPrefix(l, "o=") {
+				if _, err := fmt.Sscan(f[2], &version); err != nil {
+					t.Fatalf("o= line %q: %v", l, err)
+				}
+			}
+		}
+		if version == 0 {
+			t.Fatalf("no o= version in\n%s", body)
+		}
+		return dir, version
+	}
+	// reInvite sends offer from c and checks the answer: code, and for a 200
+	// its direction and o= version.
+	reInvite := func(t *testing.T, c *testphone.Call, offer testphone.Offer, code int, dir string, version uint64) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		res, err := c.ReInviteOffer(ctx, offer)
+		if err != nil {
+			t.Fatalf("re-INVITE %+v: %v", offer, err)
+		}
+		if res.StatusCode != code {
+			t.Fatalf("re-INVITE %+v: %d, want %d", offer, res.StatusCode, code)
+		}
+		if code != 200 {
+			return
+		}
+		if d, v := sdpOf(t, res.Body()); d != dir || v != version {
+			t.Errorf("re-INVITE %+v: answered %s version %d, want %s version %d", offer, d, v, dir, version)
+		}
+	}
+	// alive fails if c ends within d.
+	alive := func(t *testing.T, c *testphone.Call, d time.Duration, what string) {
+		t.Helper()
+		select {
+		case <-c.Done():
+			t.Fatalf("%s: call ended (by Kefu: %v)", what, c.HungUpByPeer())
+		case <-time.After(d):
+		}
+	}
+	// hungUpAfter waits for Kefu's BYE and checks the media timeout counted
+	// from resumed.
+	hungUpAfter := func(t *testing.T, k *testKefu, c *testphone.Call, resumed time.Time) {
+		t.Helper()
+		select {
+		case <-c.Done():
+		case <-time.After(timeout + 5*time.Second):
+			t.Fatal("silent call not hung up after the resume")
+		}
+		if !c.HungUpByPeer() {
+			t.Error("call ended without Kefu's BYE")
+		}
+		if d := time.Since(resumed); d < timeout {
+			t.Errorf("hung up %s after the resume: the media timeout must count from it", d)
+		}
+		if !strings.Contains(k.log.String(), "media timeout: no RTP") {
+			t.Error("Kefu did not log a media timeout")
+		}
+	}
+
+	t.Run("caller", func(t *testing.T) {
+		t.Parallel()
+		k := startKefu(t, "2s")
+		caller := k.phone("13900000009", "", testphone.Options{})
+		c := dial(t, caller, k, "10086")
+		_, v := sdpOf(t, c.RemoteSDP())
+
+		reInvite(t, c, testphone.Offer{}, 200, "sendrecv", v) // refresh: same SDP, same version
+		reInvite(t, c, testphone.Offer{Codecs: []string{"G729"}}, 488, "", 0)
+		n := len(c.Received())
+		waitFor(t, 5*time.Second, "audio after the refused re-INVITE", func() bool { return len(c.Received()) > n+10 })
+		reInvite(t, c, testphone.Offer{}, 200, "sendrecv", v)
+
+		reInvite(t, c, testphone.Offer{Direction: "sendonly"}, 200, "recvonly", v+1)
+		c.Mute(true)
+		// Refused while held: still held.
+		reInvite(t, c, testphone.Offer{Codecs: []string{"G729"}, Direction: "sendrecv"}, 488, "", 0)
+		alive(t, c, timeout+time.Second, "held and silent")
+		reInvite(t, c, testphone.Offer{Direction: "sendonly"}, 200, "recvonly", v+1)
+
+		resumed := time.Now()
+		reInvite(t, c, testphone.Offer{Direction: "sendrecv"}, 200, "sendrecv", v+2)
+		reInvite(t, c, testphone.Offer{}, 200, "sendrecv", v+2)
+		hungUpAfter(t, k, c, resumed)
+		k.idle()
+	})
+
+	t.Run("agent", func(t *testing.T) {
+		t.Parallel()
+		k := startKefu(t, "2s")
+		agent := k.phone("1001", "pw1001", testphone.Options{Fill: 0x37})
+		k.ready("1001")
+		caller := k.phone("13900000009", "", testphone.Options{})
+		c := dial(t, caller, k, "10087")
+		ac := incoming(t, agent, 10*time.Second)
+		waitFor(t, 10*time.Second, "talking", func() bool { return k.agent("1001").State == routing.AgentTalking })
+		_, v := sdpOf(t, ac.RemoteSDP()) // our offer: PCMU and PCMA
+
+		// Our answer names the one codec the phone chose: a new SDP.
+		reInvite(t, ac, testphone.Offer{Direction: "sendonly"}, 200, "recvonly", v+1)
+		ac.Mute(true)
+		alive(t, ac, timeout+time.Second, "agent held and silent")
+		if st := k.agent("1001").State; st != routing.AgentTalking {
+			t.Errorf("agent on hold: %s, want talking", st)
+		}
+		reInvite(t, ac, testphone.Offer{Codecs: []string{"G729"}}, 488, "", 0)
+
+		resumed := time.Now()
+		reInvite(t, ac, testphone.Offer{}, 200, "sendrecv", v+2)
+		n := ac.CountFill(0x42)
+		waitFor(t, 5*time.Second, "caller audio at the agent after the resume", func() bool { return ac.CountFill(0x42) > n+10 })
+		// The phone stays silent: the bridge ends a media timeout after the resume.
+		hungUpAfter(t, k, ac, resumed)
+		select {
+		case <-c.Done(): // the flow thanks the caller and hangs up
+		case <-time.After(15 * time.Second):
+			t.Fatal("caller not hung up after the agent leg ended")
+		}
+		k.idle()
+	})
+}

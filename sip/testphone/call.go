@@ -43,6 +43,7 @@ type Call struct {
 
 	ringing     chan struct{}
 	ringOnce    sync.Once
+	answered    chan struct{} // closed once an answered call's 200 is written
 	byeReceived atomic.Bool
 
 	conn     *net.UDPConn
@@ -64,7 +65,7 @@ type Call struct {
 
 func newCall(p *Phone, conn *net.UDPConn) *Call {
 	return &Call{
-		phone: p, conn: conn, ringing: make(chan struct{}), stop: make(chan struct{}),
+		phone: p, conn: conn, ringing: make(chan struct{}), answered: make(chan struct{}), stop: make(chan struct{}),
 		ssrc: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(),
 	}
 }
@@ -111,14 +112,43 @@ func (c *Call) RemoteContact() string {
 // ReInvite sends a re-INVITE with the phone's SDP (a session refresh, as phones
 // do for hold or timers) and returns the response code.
 func (c *Call) ReInvite(ctx context.Context) (int, error) {
+	res, err := c.ReInviteOffer(ctx, Offer{})
+	if err != nil {
+		return 0, err
+	}
+	return res.StatusCode, nil
+}
+
+// Offer is what the phone offers in a re-INVITE.
+type Offer struct {
+	// Direction is the stream's direction attribute: sendrecv (default),
+	// sendonly (hold), recvonly or inactive.
+	Direction string
+	// Codecs are the audio codecs by name, in order: PCMU, PCMA or G729.
+	// Default: the phone's codec.
+	Codecs []string
+}
+
+// ReInviteOffer sends a re-INVITE with offer and returns the final response;
+// a 2xx is acknowledged. On an answered call it waits for the phone's 200.
+func (c *Call) ReInviteOffer(ctx context.Context, offer Offer) (*sip.Response, error) {
 	var target sip.Uri
 	if c.uas != nil {
+		select { // the dialog is ours to use once the 200 is written
+		case <-c.answered:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		target = c.uas.InviteRequest.Contact().Address
 	} else {
 		target = c.uac.InviteResponse.Contact().Address
 	}
+	codecs := offer.Codecs
+	if len(codecs) == 0 {
+		codecs = []string{c.phone.opts.Codec}
+	}
 	req := sip.NewRequest(sip.INVITE, *target.Clone())
-	req.SetBody(c.phone.sdp(c.localRTP(), false))
+	req.SetBody(c.phone.sdpWith(c.localRTP(), codecs, offer.Direction))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	var res *sip.Response
 	var err error
@@ -128,7 +158,7 @@ func (c *Call) ReInvite(ctx context.Context) (int, error) {
 		res, err = c.uac.Do(ctx, req)
 	}
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if res.IsSuccess() {
 		ack := sip.NewRequest(sip.ACK, *target.Clone()) // the dialog fills in CSeq
@@ -138,7 +168,20 @@ func (c *Call) ReInvite(ctx context.Context) (int, error) {
 			_ = c.uac.WriteRequest(ack)
 		}
 	}
-	return res.StatusCode, nil
+	return res, nil
+}
+
+// RemoteSDP is the other side's SDP from the call's INVITE exchange: the
+// answer in its 2xx (placed calls) or the offer in its INVITE (answered
+// calls).
+func (c *Call) RemoteSDP() []byte {
+	if c.uac != nil && c.uac.InviteResponse != nil {
+		return c.uac.InviteResponse.Body()
+	}
+	if c.Invite != nil {
+		return c.Invite.Body()
+	}
+	return nil
 }
 
 // Hangup sends BYE.

@@ -335,6 +335,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if err := dlg.RespondSDP(p.sdp(c.localRTP(), false)); err != nil {
 			p.log.Debug("answer failed", "err", err)
 		}
+		close(c.answered)
 	default:
 		dlg.Respond(ans.Code, "Rejected", nil)
 	}
@@ -372,27 +373,39 @@ func (p *Phone) onBye(req *sip.Request, tx sip.ServerTransaction) {
 // sdp is the phone's offer (all of PCMU, PCMA, telephone-event, with its
 // preferred codec first) or its answer (its codec alone).
 func (p *Phone) sdp(rtp netip.AddrPort, offer bool) []byte {
+	codecs := []string{p.opts.Codec}
+	if offer {
+		if p.opts.Codec == "PCMU" {
+			codecs = append(codecs, "PCMA")
+		} else {
+			codecs = append(codecs, "PCMU")
+		}
+	}
+	return p.sdpWith(rtp, codecs, "")
+}
+
+// sdpWith is the phone's SDP with codecs (PCMU, PCMA, G729) and
+// telephone-event, in direction (default sendrecv).
+func (p *Phone) sdpWith(rtp netip.AddrPort, codecs []string, direction string) []byte {
+	if direction == "" {
+		direction = "sendrecv"
+	}
 	pts := []string{}
 	lines := []string{}
-	add := func(name string) {
+	for _, name := range codecs {
 		pt := "0"
-		if name == "PCMA" {
+		switch name {
+		case "PCMA":
 			pt = "8"
+		case "G729":
+			pt = "18"
 		}
 		pts = append(pts, pt)
 		lines = append(lines, "a=rtpmap:"+pt+" "+name+"/8000")
 	}
-	add(p.opts.Codec)
-	if offer {
-		if p.opts.Codec == "PCMU" {
-			add("PCMA")
-		} else {
-			add("PCMU")
-		}
-	}
 	te := strconv.Itoa(int(p.opts.DTMFPayloadType))
 	pts = append(pts, te)
-	lines = append(lines, "a=rtpmap:"+te+" telephone-event/8000", "a=fmtp:"+te+" 0-16", "a=ptime:20", "a=sendrecv")
+	lines = append(lines, "a=rtpmap:"+te+" telephone-event/8000", "a=fmtp:"+te+" 0-16", "a=ptime:20", "a="+direction)
 	// Written by hand on purpose: the phone is an independent peer.
 	s := "v=0\r\no=phone 1 1 IN IP4 " + p.opts.IP + "\r\ns=-\r\nc=IN IP4 " + p.opts.IP + "\r\nt=0 0\r\n" +
 		"m=audio " + strconv.Itoa(int(rtp.Port())) + " RTP/AVP " + strings.Join(pts, " ") + "\r\n" +
