@@ -680,18 +680,10 @@ func TestEarlyBye(t *testing.T) {
 			ringing = m
 		}
 	}
-	header := func(msg, name string) string {
-		for _, l := range strings.Split(msg, "\r\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(k, name) {
-				return strings.TrimSpace(v)
-			}
-		}
-		return ""
-	}
 	bye := "BYE sip:kefu@" + k.sip.String() + " SIP/2.0\r\n" +
 		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bKearlybye;rport\r\n" +
-		"From: " + header(ringing, "From") + "\r\nTo: " + header(ringing, "To") + "\r\n" +
-		"Call-ID: " + header(ringing, "Call-ID") + "\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+		"From: " + sipHeader(ringing, "From") + "\r\nTo: " + sipHeader(ringing, "To") + "\r\n" +
+		"Call-ID: " + sipHeader(ringing, "Call-ID") + "\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
 	if _, err := conn.Write([]byte(bye)); err != nil {
 		t.Fatal(err)
 	}
@@ -699,7 +691,7 @@ func TestEarlyBye(t *testing.T) {
 	for !(got["BYE"] && got["INVITE"]) {
 		m := read()
 		code := strings.Fields(m)[1]
-		method := strings.Fields(header(m, "CSeq"))[1]
+		method := strings.Fields(sipHeader(m, "CSeq"))[1]
 		if code == "100" || code == "180" {
 			continue
 		}
@@ -709,8 +701,8 @@ func TestEarlyBye(t *testing.T) {
 		}
 		got[method] = true
 		if method == "INVITE" { // ACK the 487, as the transaction requires
-			ack := "ACK sip:10087@" + k.sip.String() + " SIP/2.0\r\nVia: " + header(m, "Via") + "\r\n" +
-				"From: " + header(m, "From") + "\r\nTo: " + header(m, "To") + "\r\nCall-ID: " + header(m, "Call-ID") +
+			ack := "ACK sip:10087@" + k.sip.String() + " SIP/2.0\r\nVia: " + sipHeader(m, "Via") + "\r\n" +
+				"From: " + sipHeader(m, "From") + "\r\nTo: " + sipHeader(m, "To") + "\r\nCall-ID: " + sipHeader(m, "Call-ID") +
 				"\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
 			if _, err := conn.Write([]byte(ack)); err != nil {
 				t.Fatal(err)
@@ -770,24 +762,9 @@ func TestNoAckGetsBye(t *testing.T) {
 		}
 		if strings.HasPrefix(m, "BYE ") {
 			// Answer it, as the trunk would.
-			var via, from, to, cid, cseq string
-			for _, l := range strings.Split(m, "\r\n") {
-				name, v, _ := strings.Cut(l, ":")
-				switch strings.ToLower(name) {
-				case "via":
-					via = v
-				case "from":
-					from = v
-				case "to":
-					to = v
-				case "call-id":
-					cid = v
-				case "cseq":
-					cseq = v
-				}
-			}
-			res := "SIP/2.0 200 OK\r\nVia:" + via + "\r\nFrom:" + from + "\r\nTo:" + to + "\r\nCall-ID:" + cid +
-				"\r\nCSeq:" + cseq + "\r\nContent-Length: 0\r\n\r\n"
+			res := "SIP/2.0 200 OK\r\nVia: " + sipHeader(m, "Via") + "\r\nFrom: " + sipHeader(m, "From") +
+				"\r\nTo: " + sipHeader(m, "To") + "\r\nCall-ID: " + sipHeader(m, "Call-ID") +
+				"\r\nCSeq: " + sipHeader(m, "CSeq") + "\r\nContent-Length: 0\r\n\r\n"
 			if _, err := conn.Write([]byte(res)); err != nil {
 				t.Fatal(err)
 			}

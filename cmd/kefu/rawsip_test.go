@@ -54,6 +54,17 @@ func request(k *testKefu, method, uri, to, contentType, body string) string {
 		method, uri, rand.Int64(), rand.Int64(), to, rand.Int64(), method, ct, len(body), body)
 }
 
+// sipHeader returns the value of the first header called name in a raw SIP
+// message ("" if none).
+func sipHeader(msg, name string) string {
+	for _, l := range strings.Split(msg, "\r\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 func sdpOffer(rtpmap string) string {
 	pt := strings.Fields(rtpmap)[0]
 	return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
