@@ -8,8 +8,9 @@ import (
 // playback is one Play call's progress through its prompts.
 type playback struct {
 	prompts []*Prompt
-	idx     int // current prompt
-	frame   int // next frame of the current prompt
+	idx     int  // current prompt
+	frame   int  // next frame of the current prompt
+	resumed bool // mark the first frame sent although it does not start a prompt
 	done    chan struct{}
 }
 
@@ -22,6 +23,45 @@ type playback struct {
 // address is known, so a Play always takes about the prompts' duration.
 // Each prompt's first packet has the marker bit. Start must have been called.
 func (s *Session) Play(ctx context.Context, prompts ...*Prompt) error {
+	pb := &playback{done: make(chan struct{})}
+	for _, p := range prompts {
+		if p != nil && p.FrameCount() > 0 {
+			pb.prompts = append(pb.prompts, p)
+		}
+	}
+	return s.play(ctx, pb)
+}
+
+// PlayFrom plays p from its frame number from (0 is the start) to the end,
+// as Play does, and reports where it stopped: next is the first frame not
+// sent, p.FrameCount() when it played to the end (err nil). When ctx ends
+// first it returns ctx.Err() with next telling where to resume, so music
+// interrupted by an announcement goes on where it was rather than from the
+// start. A resumed play marks its first packet (a new talk spurt).
+func (s *Session) PlayFrom(ctx context.Context, p *Prompt, from int) (next int, err error) {
+	if p == nil || from >= p.FrameCount() {
+		if p == nil {
+			return 0, nil
+		}
+		return p.FrameCount(), nil
+	}
+	from = max(from, 0)
+	pb := &playback{prompts: []*Prompt{p}, frame: from, resumed: from > 0, done: make(chan struct{})}
+	err = s.play(ctx, pb)
+	if err == nil {
+		return p.FrameCount(), nil
+	}
+	// stopPlayback has detached pb, so its position no longer moves.
+	s.playMu.Lock()
+	defer s.playMu.Unlock()
+	if pb.idx > 0 {
+		return p.FrameCount(), err
+	}
+	return pb.frame, err
+}
+
+// play runs one playback to its end; see Play.
+func (s *Session) play(ctx context.Context, pb *playback) error {
 	select {
 	case s.playSem <- struct{}{}:
 	case <-ctx.Done():
@@ -31,12 +71,6 @@ func (s *Session) Play(ctx context.Context, prompts ...*Prompt) error {
 	}
 	defer func() { <-s.playSem }()
 
-	pb := &playback{done: make(chan struct{})}
-	for _, p := range prompts {
-		if p != nil && p.FrameCount() > 0 {
-			pb.prompts = append(pb.prompts, p)
-		}
-	}
 	if len(pb.prompts) == 0 {
 		return nil
 	}
@@ -81,7 +115,8 @@ func (s *Session) nextFrame() (payload []byte, marker bool) {
 	}
 	p := pb.prompts[pb.idx]
 	payload = p.Frame(s.codec, pb.frame)
-	marker = pb.frame == 0
+	marker = pb.frame == 0 || pb.resumed
+	pb.resumed = false
 	pb.frame++
 	if pb.frame >= p.FrameCount() {
 		pb.idx++

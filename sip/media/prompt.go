@@ -2,10 +2,13 @@ package media
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"kefu/sip/sdp"
@@ -74,18 +77,27 @@ func (p *Prompt) encoded(codec sdp.Codec) []byte {
 	return p.ulaw
 }
 
-// Catalog is an immutable set of prompts by name.
+// Catalog is a set of prompts by name, safe for concurrent use: calls read
+// it while a renderer (kefu/sip/tts) adds prompts at run time. Reads never
+// lock: they load an immutable map through an atomic pointer, and Add
+// publishes a modified copy (copy-on-write), so a reader sees either the set
+// before an Add or the set after it. Adds are rare (a prompt is rendered
+// once); reads happen for every prompt played. The zero value is an empty
+// catalog ready to use. A Catalog must not be copied after first use.
 type Catalog struct {
-	prompts map[string]*Prompt
+	mu      sync.Mutex                         // serialises writers
+	prompts atomic.Pointer[map[string]*Prompt] // never modified once stored
 }
 
 // NewCatalog builds a catalog from prompts (for tests and generated audio).
 // A later prompt with the same name replaces an earlier one.
 func NewCatalog(prompts ...*Prompt) *Catalog {
-	c := &Catalog{prompts: make(map[string]*Prompt, len(prompts))}
+	m := make(map[string]*Prompt, len(prompts))
 	for _, p := range prompts {
-		c.prompts[p.Name] = p
+		m[p.Name] = p
 	}
+	c := &Catalog{}
+	c.prompts.Store(&m)
 	return c
 }
 
@@ -97,7 +109,7 @@ func LoadCatalog(dir string) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: prompts: %w", err)
 	}
-	c := &Catalog{prompts: map[string]*Prompt{}}
+	m := map[string]*Prompt{}
 	for _, e := range entries {
 		ext := filepath.Ext(e.Name())
 		if !strings.EqualFold(ext, ".wav") || e.IsDir() {
@@ -105,7 +117,7 @@ func LoadCatalog(dir string) (*Catalog, error) {
 		}
 		path := filepath.Join(dir, e.Name())
 		name := strings.TrimSuffix(e.Name(), ext)
-		if _, dup := c.prompts[name]; dup {
+		if _, dup := m[name]; dup {
 			return nil, fmt.Errorf("media: prompt %s: another file has the name %q", path, name)
 		}
 		data, err := os.ReadFile(path)
@@ -116,27 +128,53 @@ func LoadCatalog(dir string) (*Catalog, error) {
 		if err != nil {
 			return nil, fmt.Errorf("media: prompt %s: %w", path, err)
 		}
-		c.prompts[name] = NewPrompt(name, pcm)
+		m[name] = NewPrompt(name, pcm)
 	}
+	c := &Catalog{}
+	c.prompts.Store(&m)
 	return c, nil
+}
+
+// snapshot returns the current, read-only map (nil for a zero Catalog).
+func (c *Catalog) snapshot() map[string]*Prompt {
+	if m := c.prompts.Load(); m != nil {
+		return *m
+	}
+	return nil
+}
+
+// Add adds p under p.Name, replacing a prompt of the same name. Readers that
+// already hold the old *Prompt keep playing it; later Gets return p. p must
+// not be nil. Add copies the catalog's map, so it costs O(Len) and suits
+// prompts added one at a time, not bulk loading (use NewCatalog or
+// LoadCatalog for that).
+func (c *Catalog) Add(p *Prompt) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.snapshot()
+	m := make(map[string]*Prompt, len(old)+1)
+	maps.Copy(m, old)
+	m[p.Name] = p
+	c.prompts.Store(&m)
 }
 
 // Get returns the prompt called name.
 func (c *Catalog) Get(name string) (*Prompt, bool) {
-	p, ok := c.prompts[name]
+	p, ok := c.snapshot()[name]
 	return p, ok
 }
 
 // Has reports whether the catalog has a prompt called name.
 func (c *Catalog) Has(name string) bool {
-	_, ok := c.prompts[name]
+	_, ok := c.snapshot()[name]
 	return ok
 }
 
 // Names returns the prompt names, sorted.
 func (c *Catalog) Names() []string {
-	names := make([]string, 0, len(c.prompts))
-	for n := range c.prompts {
+	m := c.snapshot()
+	names := make([]string, 0, len(m))
+	for n := range m {
 		names = append(names, n)
 	}
 	slices.Sort(names)
@@ -144,4 +182,4 @@ func (c *Catalog) Names() []string {
 }
 
 // Len is the number of prompts.
-func (c *Catalog) Len() int { return len(c.prompts) }
+func (c *Catalog) Len() int { return len(c.snapshot()) }

@@ -63,6 +63,9 @@ func (s *Session) handle(pkt *rtp.Packet, buf []byte, from netip.AddrPort, now t
 		if dst := s.peer.Load(); dst != nil {
 			dst.relay(s, &pkt.Header, pkt.Payload, srcAlaw, false, now)
 		}
+		if t := s.tap.Load(); t != nil {
+			t.deliver(pkt.Payload, srcAlaw)
+		}
 	case dtmf:
 		s.st.dtmfPacketsIn.Add(1)
 		s.dtmfMu.Lock()

@@ -130,6 +130,7 @@ type Session struct {
 
 	bridged atomic.Bool             // claimed by a Bridge
 	peer    atomic.Pointer[Session] // where this leg's reader relays to
+	tap     atomic.Pointer[Tap]     // where this leg's reader copies received audio
 
 	playSem chan struct{} // one Play at a time
 	playMu  sync.Mutex

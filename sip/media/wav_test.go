@@ -1,10 +1,12 @@
 package media
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -163,6 +165,11 @@ func FuzzDecodeWAV(f *testing.F) {
 		if len(pcm) == 0 || len(pcm) > len(data) {
 			t.Fatalf("%d samples from %d bytes", len(pcm), len(data))
 		}
+		// An 8 kHz mono file is one that DecodeWAVRate reads the same way.
+		same, rate, err := DecodeWAVRate(data)
+		if err != nil || rate != SampleRate || !slices.Equal(same, pcm) {
+			t.Fatalf("DecodeWAVRate disagrees with DecodeWAV: %d Hz, %v", rate, err)
+		}
 	})
 }
 
@@ -221,4 +228,100 @@ func TestLoadCatalog(t *testing.T) {
 	if _, err := LoadCatalog(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing dir: %v", err)
 	}
+}
+
+func TestDecodeWAVRate(t *testing.T) {
+	pcm := []int16{0, 1000, -1000, 32767, -32768, 5}
+	ulaw := []byte{0xFF, 0x00, 0x80, 0x7F}
+	tests := []struct {
+		name     string
+		data     []byte
+		want     []int16
+		wantRate int
+		err      string // substring; "" = success
+	}{
+		{"espeak-ng 22050 Hz pcm16", riff(chunk("fmt ", fmtBody(wavPCM, 1, 22050, 16)), chunk("data", pcmBytes(pcm))), pcm, 22050, ""},
+		{"8 kHz", wavPCM16(pcm), pcm, 8000, ""},
+		{"16 kHz ulaw", riff(chunk("fmt ", fmtBody(wavULaw, 1, 16000, 8)), chunk("data", ulaw)), []int16{DecodeUlaw(0xFF), DecodeUlaw(0), DecodeUlaw(0x80), DecodeUlaw(0x7F)}, 16000, ""},
+		{"streamed (espeak-ng --stdout)", func() []byte {
+			b := riff(chunk("fmt ", fmtBody(wavPCM, 1, 22050, 16)), chunk("data", pcmBytes(pcm)))
+			binary.LittleEndian.PutUint32(b[40:], 0x7FFFF000)
+			return b
+		}(), nil, 0, "data chunk truncated"},
+		{"stereo", riff(chunk("fmt ", fmtBody(wavPCM, 2, 22050, 16)), chunk("data", pcmBytes(pcm))), nil, 0, "must be mono at a non-zero rate: got 22050 Hz 2 channel(s)"},
+		{"rate 0", riff(chunk("fmt ", fmtBody(wavPCM, 1, 0, 16)), chunk("data", pcmBytes(pcm))), nil, 0, "got 0 Hz 1 channel(s)"},
+		{"float", riff(chunk("fmt ", fmtBody(3, 1, 22050, 32)), chunk("data", pcmBytes(pcm))), nil, 0, "unsupported encoding: format 3"},
+		{"no data", riff(chunk("fmt ", fmtBody(wavPCM, 1, 22050, 16))), nil, 0, "no data chunk"},
+		{"not riff", []byte("hello"), nil, 0, "not a RIFF/WAVE file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, rate, err := DecodeWAVRate(tt.data)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) || !errors.Is(err, errBadWAV) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rate != tt.wantRate || !slices.Equal(got, tt.want) {
+				t.Fatalf("got %d Hz %v, want %d Hz %v", rate, got, tt.wantRate, tt.want)
+			}
+		})
+	}
+}
+
+func TestEncodeWAV(t *testing.T) {
+	tests := []struct {
+		name string
+		pcm  []int16
+	}{
+		{"one sample", []int16{-1}},
+		{"extremes", []int16{0, 32767, -32768, 1, -1}},
+		{"one second", make([]int16, 8000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := EncodeWAV(tt.pcm)
+			if len(data) != 44+2*len(tt.pcm) {
+				t.Fatalf("%d bytes for %d samples", len(data), len(tt.pcm))
+			}
+			if want := wavPCM16(tt.pcm); !bytes.Equal(data, want) {
+				t.Fatalf("header differs from the reference:\n got % x\nwant % x", data[:44], want[:44])
+			}
+			got, err := DecodeWAV(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.pcm) {
+				t.Fatal("round trip changed the samples")
+			}
+		})
+	}
+}
+
+func FuzzEncodeWAV(f *testing.F) {
+	f.Add([]byte{0x00, 0x80})
+	f.Add([]byte{0xFF, 0x7F, 0x01, 0x00, 0x02})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		pcm := make([]int16, len(raw)/2)
+		for i := range pcm {
+			pcm[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
+		}
+		got, err := DecodeWAV(EncodeWAV(pcm))
+		if len(pcm) == 0 {
+			if err == nil {
+				t.Fatal("an empty WAV decoded without error")
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, pcm) {
+			t.Fatal("round trip changed the samples")
+		}
+	})
 }
