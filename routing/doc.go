@@ -71,6 +71,22 @@
 // agent at its deadline is not pulled back; if it returns to the queue, it
 // overflows at once.
 //
+// # Overrides, position and call-backs
+//
+// A CallRequest may override the queue's MaxWait for its call. Position
+// tells a waiting call its place (1 + the waiting calls of its queue with a
+// lower key) and a rough estimated wait (position × the queue's recent
+// average handle time ÷ agents logged in; 0 without data), for
+// announcements.
+//
+// A waiting caller may ask to be called back and hang up: Callback turns the
+// call into a callback request (Call.Callback holds the number) that keeps
+// its key, sequence and Ticket, and no longer overflows. It is matched like
+// any call; the node holding the Ticket rings the agent, then calls the
+// customer, and reports Answered and Finished as usual. A call-back the
+// customer did not answer is queued again with CallRequest.Key set to the
+// Ticket's Key, so it keeps its place.
+//
 // # Agent states
 //
 // Agents start logged_out and change state with SetAgentState: ready,

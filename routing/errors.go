@@ -37,6 +37,10 @@ var (
 	// not_ready or logged_out.
 	ErrInvalidState = errors.New("invalid agent state")
 
+	// ErrNotWaiting: the call is already talking to an agent, so it cannot
+	// become a callback request.
+	ErrNotWaiting = errors.New("call is not waiting")
+
 	// ErrClosed: the Router has been closed.
 	ErrClosed = errors.New("router closed")
 )

@@ -33,6 +33,9 @@ type Router struct {
 	timerAt  time.Time // when timer fires; zero when no timer is pending
 	timerGen uint64    // identifies the pending timer
 	running  sync.WaitGroup
+
+	// handled keeps recent handle times for wait estimates (Position).
+	handled *handleTimes
 }
 
 // NewRouter validates cfg, registers its agents in store and returns a Router.
@@ -51,6 +54,7 @@ func NewRouter(cfg Config, store Store) (*Router, error) {
 		now:     cfg.Now,
 		log:     cfg.Logger,
 		tickets: map[string]*Ticket{},
+		handled: newHandleTimes(),
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -110,8 +114,9 @@ func (r *Router) QueueConfig(name string) (QueueConfig, bool) { return r.cfg.que
 func (r *Router) Tiers() map[string]time.Duration { return maps.Clone(r.cfg.tiers) }
 
 // Enqueue puts a call in its queue and returns the Ticket on which its offers
-// arrive. The call's key is now − boost(tier); with a MaxWait its deadline is
-// now + MaxWait. Errors: ErrUnknownQueue, ErrDuplicateCall, ErrNoAgents (no
+// arrive. The call's key is now − boost(tier) (or req.Key); with a MaxWait
+// (the request's, else the queue's) its deadline is now + MaxWait, except for
+// callback requests, which do not overflow. Errors: ErrUnknownQueue, ErrDuplicateCall, ErrNoAgents (no
 // logged-in agent has the queue's skill; the call is not queued), ErrClosed.
 func (r *Router) Enqueue(ctx context.Context, req CallRequest) (*Ticket, error) {
 	q, ok := r.cfg.queue(req.Queue)
@@ -149,11 +154,20 @@ func (r *Router) Enqueue(ctx context.Context, req CallRequest) (*Ticket, error) 
 	if pref != "" && wait > 0 {
 		call.PreferUntil = now.Add(wait)
 	}
-	if q.MaxWait > 0 {
-		call.Deadline = now.Add(q.MaxWait)
+	maxWait := q.MaxWait
+	if req.MaxWait > 0 {
+		maxWait = req.MaxWait
 	}
+	if maxWait > 0 && req.Callback == "" {
+		call.Deadline = now.Add(maxWait)
+	}
+	if !req.Key.IsZero() {
+		call.Key = req.Key.Round(0)
+	}
+	call.Callback = req.Callback
 
 	t := newTicket(call.ID, q.Name)
+	t.key = call.Key
 	r.mu.Lock()
 	switch {
 	case r.closed:
@@ -172,7 +186,8 @@ func (r *Router) Enqueue(ctx context.Context, req CallRequest) (*Ticket, error) 
 		return nil, fmt.Errorf("routing: enqueue call %q in queue %q: %w", call.ID, q.Name, err)
 	}
 	r.log.Info("call queued", "call", stored.ID, "queue", stored.Queue, "tier", stored.Tier,
-		"key", stored.Key, "seq", stored.Seq, "preferred_agent", stored.PreferredAgent)
+		"key", stored.Key, "seq", stored.Seq, "preferred_agent", stored.PreferredAgent,
+		"deadline", stored.Deadline, "callback", stored.Callback)
 	r.dispatch(ctx)
 	return t, nil
 }
@@ -184,9 +199,11 @@ func (r *Router) Answered(ctx context.Context, offer Offer) error {
 	if err := r.checkOpen(); err != nil {
 		return err
 	}
-	if err := r.store.Answer(ctx, offer, r.clock()); err != nil {
+	now := r.clock()
+	if err := r.store.Answer(ctx, offer, now); err != nil {
 		return fmt.Errorf("routing: answered %s: %w", offerString(offer), err)
 	}
+	r.handled.answered(offer.CallID, now)
 	r.log.Info("offer answered", offerAttrs(offer)...)
 	return nil
 }
@@ -217,9 +234,11 @@ func (r *Router) Finished(ctx context.Context, offer Offer) error {
 	if err := r.checkOpen(); err != nil {
 		return err
 	}
-	if err := r.store.Finish(ctx, offer, r.clock()); err != nil {
+	now := r.clock()
+	if err := r.store.Finish(ctx, offer, now); err != nil {
 		return fmt.Errorf("routing: finished %s: %w", offerString(offer), err)
 	}
+	r.handled.finished(offer.CallID, offer.Queue, now)
 	r.closeTicket(offer.CallID)
 	r.log.Info("call finished", offerAttrs(offer)...)
 	r.dispatch(ctx)
@@ -234,10 +253,17 @@ func (r *Router) Leave(ctx context.Context, callID string) error {
 	if err := r.checkOpen(); err != nil {
 		return err
 	}
-	call, err := r.store.Leave(ctx, callID, r.clock())
+	now := r.clock()
+	call, err := r.store.Leave(ctx, callID, now)
 	r.closeTicket(callID)
 	if err != nil {
+		r.handled.forget(callID)
 		return fmt.Errorf("routing: leave call %q: %w", callID, err)
+	}
+	if call.State == CallTalking {
+		r.handled.finished(callID, call.Queue, now)
+	} else {
+		r.handled.forget(callID)
 	}
 	r.log.Info("call left", "call", call.ID, "queue", call.Queue, "state", call.State, "agent", call.AgentID)
 	r.dispatch(ctx)

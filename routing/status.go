@@ -32,6 +32,8 @@ type QueuedCall struct {
 	EnqueuedAt  time.Time `json:"enqueued_at"`
 	Key         time.Time `json:"key"`
 	WaitSeconds float64   `json:"wait_s"`
+	// Callback is the number to call back for a callback request.
+	Callback string `json:"callback,omitempty"`
 }
 
 // AgentStatus is the live state of one agent, for the HTTP API.
@@ -65,6 +67,8 @@ type CallStatus struct {
 	// for a talking call.
 	WaitSeconds float64 `json:"wait_s"`
 	Token       uint64  `json:"token,omitempty"`
+	// Callback is the number to call back for a callback request.
+	Callback string `json:"callback,omitempty"`
 }
 
 // Queues returns every configured queue's live state, in configuration order.
@@ -99,6 +103,7 @@ func (r *Router) Queues(ctx context.Context) ([]QueueStatus, error) {
 		qs.Calls = append(qs.Calls, QueuedCall{
 			Position: qs.Waiting, CallID: c.ID, Caller: c.Caller, Tier: c.Tier, State: c.State,
 			AgentID: c.AgentID, EnqueuedAt: c.EnqueuedAt, Key: c.Key, WaitSeconds: wait.Seconds(),
+			Callback: c.Callback,
 		})
 	}
 	return out, nil
@@ -142,6 +147,7 @@ func (r *Router) Calls(ctx context.Context) ([]CallStatus, error) {
 			CallID: c.ID, Caller: c.Caller, Queue: c.Queue, Tier: c.Tier, State: c.State,
 			AgentID: c.AgentID, PreferredAgent: c.PreferredAgent, EnqueuedAt: c.EnqueuedAt,
 			Key: c.Key, WaitSeconds: end.Sub(c.EnqueuedAt).Seconds(), Token: c.Token,
+			Callback: c.Callback,
 		}
 	}
 	return out, nil

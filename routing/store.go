@@ -62,6 +62,13 @@ type Store interface {
 	// wrap-up as with Finish. Errors: ErrUnknownCall.
 	Leave(ctx context.Context, callID string, now time.Time) (Call, error)
 
+	// Callback turns a waiting call (queued, or offered to an agent) into a
+	// callback request for number and returns it: Key, Seq and the current
+	// offer are kept, so it keeps its place in line, and Deadline is cleared,
+	// so it does not overflow. Errors: ErrUnknownCall; ErrNotWaiting when the
+	// call is talking.
+	Callback(ctx context.Context, callID, number string, now time.Time) (Call, error)
+
 	// SetAgentState applies an agent's request to be ready, not_ready or
 	// logged_out and returns the agent afterwards. The rules:
 	//   - ready from logged_out or not_ready: ready, IdleSince = now; ready
@@ -126,6 +133,10 @@ type Call struct {
 	AnsweredAt time.Time `json:"answered_at,omitzero"`
 	// Misses counts offers of this call that were not answered.
 	Misses int `json:"misses,omitempty"`
+	// Callback is the number to call back when the call is a callback
+	// request (the caller asked to be called back and hung up); empty for a
+	// caller waiting on the line.
+	Callback string `json:"callback,omitempty"`
 }
 
 // Offer returns the call's current offer (meaningful when offered or talking).

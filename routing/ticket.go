@@ -1,6 +1,9 @@
 package routing
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // ticketBuffer is the capacity of a Ticket's event channel. A call has at most
 // one unanswered offer at a time (it cannot be offered again until the SIP
@@ -13,6 +16,7 @@ const ticketBuffer = 4
 type Ticket struct {
 	callID string
 	queue  string
+	key    time.Time
 
 	mu     sync.Mutex
 	ch     chan Event
@@ -28,6 +32,11 @@ func (t *Ticket) CallID() string { return t.callID }
 
 // Queue returns the queue the call joined.
 func (t *Ticket) Queue() string { return t.queue }
+
+// Key returns the call's place in line (its virtual arrival time). A
+// callback retried after the customer did not answer is queued again with
+// this key (CallRequest.Key), so it keeps its place.
+func (t *Ticket) Key() time.Time { return t.key }
 
 // Events delivers EventOffer for each offer of the call and EventOverflow when
 // its maximum wait passes. The channel is closed once the call has left the

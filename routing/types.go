@@ -152,4 +152,14 @@ type CallRequest struct {
 	// before anyone qualified may take it. 0 means the queue's PreferWait;
 	// negative means no wait.
 	PreferWait time.Duration
+	// MaxWait, when positive, replaces the queue's MaxWait for this call: it
+	// overflows after waiting this long. 0 keeps the queue's.
+	MaxWait time.Duration
+	// Callback, when set, queues a callback request for this number rather
+	// than a caller on the line: it never overflows (MaxWait is ignored).
+	Callback string
+	// Key, when not zero, is the call's place in line instead of
+	// now − boost(Tier): a callback retried after the customer did not
+	// answer passes its Ticket's Key to keep its original place.
+	Key time.Time
 }

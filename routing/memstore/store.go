@@ -226,6 +226,34 @@ func (s *Store) Leave(ctx context.Context, callID string, now time.Time) (routin
 	return left, nil
 }
 
+// Callback implements routing.Store.
+func (s *Store) Callback(ctx context.Context, callID, number string, now time.Time) (routing.Call, error) {
+	if number == "" {
+		return routing.Call{}, fmt.Errorf("call %q: callback number is empty", callID)
+	}
+	var out routing.Call
+	err := s.write(ctx, func(txn *memdb.Txn) error {
+		c, err := getCall(txn, callID)
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			return fmt.Errorf("call %q: %w", callID, routing.ErrUnknownCall)
+		}
+		if c.State == routing.CallTalking {
+			return fmt.Errorf("call %q is talking to agent %q: %w", callID, c.AgentID, routing.ErrNotWaiting)
+		}
+		cc := *c
+		cc.Callback, cc.Deadline = number, time.Time{}
+		out = cc
+		return insert(txn, &cc, nil)
+	})
+	if err != nil {
+		return routing.Call{}, err
+	}
+	return out, nil
+}
+
 // SetAgentState implements routing.Store.
 func (s *Store) SetAgentState(ctx context.Context, agentID string, state routing.AgentState, reason string, now time.Time) (routing.Agent, error) {
 	var out routing.Agent

@@ -50,6 +50,8 @@ func Run(t *testing.T, newStore func(t *testing.T) routing.Store) {
 		{"AgentStateTransitions", testAgentStateTransitions},
 		{"PendingStateAfterCall", testPendingStateAfterCall},
 		{"PutAgentsKeepsState", testPutAgentsKeepsState},
+		{"CallbackKeepsPlace", testCallbackKeepsPlace},
+		{"CallbackNoAnswerKeepsCallback", testCallbackNoAnswerKeepsCallback},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
