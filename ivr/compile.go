@@ -11,18 +11,42 @@ import (
 
 // flowDefaults are the flow-wide defaults a node's own fields override.
 type flowDefaults struct {
-	timeout time.Duration
-	retries int
+	timeout      time.Duration // first key
+	interDigit   time.Duration // between keys of a collect node
+	retries      int
+	maxVisits    int // per node; 0: no cap
+	onError      string
+	onErrorPos   Pos
+	maxSteps     int
+	hasMaxVisits bool
 }
 
 // Built-in defaults, used when the flow's defaults: does not say.
 const (
-	defaultTimeout = 5 * time.Second
-	defaultRetries = 3
+	defaultTimeout    = 5 * time.Second
+	defaultInterDigit = 3 * time.Second
+	defaultRetries    = 3
+	maxVisitsLimit    = 1000
+	maxStepsLimit     = 10000
 )
 
 // flowKeys are the top-level keys of a flow file.
-func flowKeys() []string { return []string{"name", "description", "start", "defaults", "nodes"} }
+func flowKeys() []string {
+	return []string{"kind", "name", "description", "start", "defaults", "vars", "params", "outcomes", "nodes"}
+}
+
+// File kinds: what a YAML file of a flows directory holds, by its kind:.
+const (
+	fileFlow          = "flow"
+	fileSubflow       = "subflow"
+	filePrompts       = "prompts"
+	fileCalendars     = "calendars"
+	fileAnnouncements = "announcements"
+)
+
+func fileKinds() []string {
+	return []string{fileFlow, fileSubflow, filePrompts, fileCalendars, fileAnnouncements}
+}
 
 // validName reports whether s is a valid flow or node name (see nameRule).
 func validName(s string) bool {
@@ -47,27 +71,70 @@ type compiled struct {
 	startPos Pos // where start: names the first node, or the zero Pos
 }
 
-// compileFlow decodes one flow file strictly and compiles its nodes. It
-// returns nil when the file cannot be read as a flow at all; otherwise a
-// flow whose broken parts are reported in issues.
-func compileFlow(file string, src []byte, kinds map[string]*kind, issues *issueList) *compiled {
+// compiledFile is what one file of a flows directory holds: a flow or
+// subflow, the prompt catalogue, calendars or announcements.
+type compiledFile struct {
+	kind          string
+	flow          *compiled
+	prompts       *catalogue
+	calendars     map[string]*Calendar
+	announcements map[string]*Announcement
+}
+
+// compileFile decodes one file strictly and compiles what it holds. It
+// returns nil when the file cannot be read at all; otherwise what could be
+// compiled, its broken parts reported in issues.
+func compileFile(file string, src []byte, kinds map[string]*kind, issues *issueList) *compiledFile {
 	top := scope{issues: issues}
 	body, ok := parseYAML(src, top)
 	if !ok {
 		return nil
 	}
+	entries, ok := top.mapEntries(body, Pos{Line: 1, Col: 1}, "the file", dupField)
+	if !ok {
+		return nil
+	}
+	cf := &compiledFile{kind: fileFlow}
+	for _, e := range entries {
+		if e.key != "kind" {
+			continue
+		}
+		k, ok := top.text("kind", e)
+		if !ok {
+			return nil
+		}
+		if !slices.Contains(fileKinds(), k) {
+			top.errorf(e.valPos(), "unknown kind %q%s; a file's kind is one of: %s (no kind: means flow)", k, didYouMean(k, fileKinds()), strings.Join(fileKinds(), ", "))
+			return nil
+		}
+		cf.kind = k
+	}
+	switch cf.kind {
+	case filePrompts:
+		cf.prompts = compileCatalogue(top, top.fields(entries, []string{"kind", "languages", "prompts"}, "prompts files"))
+	case fileCalendars:
+		cf.calendars = compileCalendars(top, top.fields(entries, []string{"kind", "calendars"}, "calendars files"))
+	case fileAnnouncements:
+		cf.announcements = compileAnnouncements(top, top.fields(entries, []string{"kind", "announcements"}, "announcements files"))
+	default:
+		cf.flow = compileFlow(file, src, entries, cf.kind, kinds, issues)
+	}
+	return cf
+}
+
+// compileFlow compiles a flow or subflow file's top-level entries.
+func compileFlow(file string, src []byte, entries []entry, fileKind string, kinds map[string]*kind, issues *issueList) *compiled {
+	top := scope{issues: issues}
 	sum := sha256.Sum256(src)
 	c := &compiled{
 		flow: &Flow{
 			File:    file,
 			Version: hex.EncodeToString(sum[:])[:12],
+			Subflow: fileKind == fileSubflow,
 			nodes:   map[string]*Node{},
+			vars:    map[string]*varDecl{},
 		},
 		docPos: Pos{Line: 1, Col: 1},
-	}
-	entries, ok := top.mapEntries(body, Pos{Line: 1, Col: 1}, "the flow", dupField)
-	if !ok {
-		return nil
 	}
 	if len(entries) > 0 {
 		c.docPos = entries[0].keyPos
@@ -95,7 +162,8 @@ func compileFlow(file string, src []byte, kinds map[string]*kind, issues *issueL
 	} else {
 		top.errorf(c.docPos, "missing \"start\"; add start: <node> naming the node each call begins at")
 	}
-	defaults := compileDefaults(top, fields)
+	c.flow.defaults = compileDefaults(top, fields)
+	compileFlowVars(c.flow, top, fields)
 
 	e, ok := fields["nodes"]
 	if !ok {
@@ -109,10 +177,61 @@ func compileFlow(file string, src []byte, kinds map[string]*kind, issues *issueL
 	if len(nodeEntries) == 0 {
 		top.errorf(e.keyPos, "nodes is empty; add at least one node")
 	}
+	c.flow.env = typeEnv(c.flow.vars)
 	for _, ne := range nodeEntries {
-		compileNode(c.flow, ne, kinds, defaults, issues)
+		compileNode(c.flow, ne, kinds, c.flow.defaults, issues)
 	}
 	return c
+}
+
+// compileFlowVars reads vars:, and for subflows params: and outcomes:.
+func compileFlowVars(f *Flow, top scope, fields map[string]entry) {
+	if e, ok := fields["vars"]; ok {
+		f.vars = compileVars(top, e, "vars")
+	}
+	pe, hasParams := fields["params"]
+	oe, hasOutcomes := fields["outcomes"]
+	if !f.Subflow {
+		for _, x := range []struct {
+			e   entry
+			has bool
+		}{{pe, hasParams}, {oe, hasOutcomes}} {
+			if x.has {
+				top.errorf(x.e.keyPos, "%s: is only for subflows; add kind: subflow at the top of the file or remove it", x.e.key)
+			}
+		}
+		return
+	}
+	if hasParams {
+		for name, d := range compileVars(top, pe, "params") {
+			if _, dup := f.vars[name]; dup {
+				top.errorf(d.pos, "%q is both a param and a var; params are variables already, remove it from vars:", name)
+				continue
+			}
+			f.vars[name] = d
+			f.params = append(f.params, name)
+		}
+		slices.Sort(f.params)
+	}
+	if !hasOutcomes {
+		top.errorf(Pos{Line: 1, Col: 1}, "a subflow needs outcomes: [name, ...], the ways it can end (its return nodes name one each)")
+		return
+	}
+	names, poss, ok := top.textList("outcomes", oe)
+	if !ok {
+		return
+	}
+	for i, n := range names {
+		if !validName(n) || n == "error" {
+			top.errorf(poss[i], "outcome %q is not valid: %s (and not \"error\", which every node has)", n, nameRule)
+			continue
+		}
+		if slices.Contains(f.outcomes, n) {
+			top.errorf(poss[i], "outcome %q is listed twice; keep one", n)
+			continue
+		}
+		f.outcomes = append(f.outcomes, n)
+	}
 }
 
 // flowName is the file name without its extension.
@@ -123,7 +242,7 @@ func flowName(file string) string {
 
 // compileDefaults reads `defaults:`.
 func compileDefaults(s scope, fields map[string]entry) flowDefaults {
-	d := flowDefaults{timeout: defaultTimeout, retries: defaultRetries}
+	d := flowDefaults{timeout: defaultTimeout, interDigit: defaultInterDigit, retries: defaultRetries, maxSteps: DefaultMaxSteps}
 	e, ok := fields["defaults"]
 	if !ok {
 		return d
@@ -133,16 +252,35 @@ func compileDefaults(s scope, fields map[string]entry) flowDefaults {
 		return d
 	}
 	ds := scope{issues: s.issues, prefix: "defaults: "}
-	df := ds.fields(entries, []string{"timeout", "retries"}, "defaults")
+	df := ds.fields(entries, []string{"timeout", "inter_digit_timeout", "retries", "on_error", "max_steps", "max_visits"}, "defaults")
 	if e, ok := df["timeout"]; ok {
 		if v, ok := ds.duration("timeout", e, minTimeout, maxTimeout); ok {
 			d.timeout = v
+		}
+	}
+	if e, ok := df["inter_digit_timeout"]; ok {
+		if v, ok := ds.duration("inter_digit_timeout", e, minTimeout, maxTimeout); ok {
+			d.interDigit = v
 		}
 	}
 	if e, ok := df["retries"]; ok {
 		if v, ok := ds.integer("retries", e, 0, maxRetries); ok {
 			d.retries = v
 		}
+	}
+	if e, ok := df["max_steps"]; ok {
+		if v, ok := ds.integer("max_steps", e, 10, maxStepsLimit); ok {
+			d.maxSteps = v
+		}
+	}
+	if e, ok := df["max_visits"]; ok {
+		if v, ok := ds.integer("max_visits", e, 1, maxVisitsLimit); ok {
+			d.maxVisits, d.hasMaxVisits = v, true
+		}
+	}
+	if e, ok := df["on_error"]; ok {
+		d.onError, _ = ds.text("on_error", e)
+		d.onErrorPos = e.valPos()
 	}
 	return d
 }
@@ -198,6 +336,15 @@ func compileNode(f *Flow, ne entry, kinds map[string]*kind, defaults flowDefault
 	if e, ok := nc.field("description"); ok {
 		n.Description, _ = s.text("description", e)
 	}
+	if e, ok := nc.field("milestone"); ok {
+		n.Milestone, _ = s.text("milestone", e)
+	}
+	n.maxVisits = defaults.maxVisits
+	if e, ok := nc.field("max_visits"); ok {
+		if v, ok := s.integer("max_visits", e, 1, maxVisitsLimit); ok {
+			n.maxVisits = v
+		}
+	}
 	n.impl = k.compile(nc)
 	if k.next {
 		if e, ok := nc.field("next"); ok {
@@ -211,23 +358,24 @@ func compileNode(f *Flow, ne entry, kinds map[string]*kind, defaults flowDefault
 	compileExits(nc)
 }
 
-// compileExits reads `exits:` and checks every named exit of the kind is
-// wired.
+// compileExits reads `exits:` and checks every required exit is wired.
+// Optional exits (and the error exit every node has) may be left out: they
+// fall back as the kind says, the error exit to the flow's on_error.
 func compileExits(c *nodeCompiler) {
-	k := c.kind
-	if len(k.exits) == 0 {
+	allowed := c.allowedExits()
+	e, ok := c.field("exits")
+	if len(allowed) == 0 && !c.kind.anyExits {
 		return
 	}
 	wired := map[string]bool{}
-	e, ok := c.field("exits")
 	if ok {
 		entries, ok := c.mapEntries(e.val, e.keyPos, "exits", dupExit)
 		if !ok {
 			return
 		}
 		for _, x := range entries {
-			if !x.keyStr || !slices.Contains(k.exits, x.key) {
-				c.errorf(x.keyPos, "unknown exit %q%s; %s exits are: %s", x.key, didYouMean(x.key, k.exits), k.name, strings.Join(k.exits, ", "))
+			if !x.keyStr || (!slices.Contains(allowed, x.key) && !(c.kind.anyExits && validName(x.key))) {
+				c.errorf(x.keyPos, "unknown exit %q%s; %s exits are: %s", x.key, didYouMean(x.key, allowed), c.kind.name, strings.Join(allowed, ", "))
 				continue
 			}
 			wired[x.key] = true
@@ -237,7 +385,7 @@ func compileExits(c *nodeCompiler) {
 		}
 	}
 	var missing []string
-	for _, name := range k.exits {
+	for _, name := range c.requiredExits() {
 		if !wired[name] {
 			missing = append(missing, name)
 		}
@@ -253,7 +401,7 @@ func compileExits(c *nodeCompiler) {
 	if len(missing) > 1 {
 		what = "exits " + quoteList(missing) + " are"
 	}
-	c.errorf(at, "%s not wired; add under exits: a node for each of %s", what, strings.Join(k.exits, ", "))
+	c.errorf(at, "%s not wired; add under exits: a node for each of %s", what, strings.Join(c.requiredExits(), ", "))
 }
 
 func quoteList(names []string) string {

@@ -21,19 +21,20 @@ func sampleOptions(t testing.TB) ivr.LoadOptions {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ivr.LoadOptions{Prompts: prompts, Queues: ivr.Names{"billing", "data", "complaints"}}
+	return ivr.LoadOptions{Prompts: prompts, Queues: ivr.Names{"billing", "data", "complaints", "vip"}}
 }
 
-// sampleFlow loads one flow of the sample flows directory.
+// sampleFlow loads one flow of testdata/sample: a menu with three queues
+// (the first sample hotline), kept fixed for the engine's tests.
 func sampleFlow(t testing.TB, name string) *ivr.Flow {
 	t.Helper()
-	set, err := ivr.Load("../flows", sampleOptions(t))
+	set, err := ivr.Load("testdata/sample", sampleOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f, ok := set.Flow(name)
 	if !ok {
-		t.Fatalf("no flow %q in ../flows (have %v)", name, set.Names())
+		t.Fatalf("no flow %q in testdata/sample (have %v)", name, set.Names())
 	}
 	return f
 }
@@ -375,12 +376,12 @@ func TestRunStepsRecordExits(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []ivr.Step{
-		{Node: "welcome", Kind: "play", Exit: "next"},
-		{Node: "main_menu", Kind: "menu", Exit: "1", Digits: "71"},
-		{Node: "billing", Kind: "play", Exit: "next"},
-		{Node: "billing_queue", Kind: "queue", Exit: "max_wait"},
-		{Node: "sorry_busy", Kind: "play", Exit: "next"},
-		{Node: "goodbye", Kind: "hangup"},
+		{Node: "welcome", Flow: "main", Kind: "play", Exit: "next"},
+		{Node: "main_menu", Flow: "main", Kind: "menu", Exit: "1", Digits: "71"},
+		{Node: "billing", Flow: "main", Kind: "play", Exit: "next"},
+		{Node: "billing_queue", Flow: "main", Kind: "queue", Exit: "max_wait"},
+		{Node: "sorry_busy", Flow: "main", Kind: "play", Exit: "next"},
+		{Node: "goodbye", Flow: "main", Kind: "hangup"},
 	}
 	if !slices.Equal(res.Steps, want) {
 		t.Errorf("steps = %+v\nwant    %+v", res.Steps, want)

@@ -1,6 +1,7 @@
 package ivr
 
 import (
+	"maps"
 	"slices"
 )
 
@@ -20,12 +21,29 @@ type Flow struct {
 	// Version identifies the file's content (a short hash); it changes with
 	// every edit.
 	Version string
+	// Subflow is set for a file of kind subflow: a part other flows call
+	// with a subflow node; it cannot take calls on its own.
+	Subflow bool
 
 	start    *Node
 	nodes    map[string]*Node
 	order    []*Node // file order
-	prompts  []ref
-	queues   []ref
+	defaults flowDefaults
+	onError  *Node
+	vars     map[string]*varDecl
+	env      map[string]any // zero values of every variable, for type checks
+	params   []string       // subflow inputs (also in vars), sorted
+	outcomes []string       // subflow outcomes
+
+	prompts       []ref
+	queues        []ref
+	calendars     []ref
+	announcements []ref
+	subflows      []ref
+	languages     []ref
+
+	set      *Set                 // the set the flow was loaded in
+	texts    map[string]*template // spoken text by prompt id + "\x00" + language
 	warnings []Issue
 }
 
@@ -34,6 +52,9 @@ type ref struct {
 	name string
 	pos  Pos
 	node string
+	// announced: a prompt of an announcement the node plays; an unknown
+	// one is reported in the announcements file, not again here.
+	announced bool
 }
 
 // Node returns the node called name.
@@ -80,9 +101,13 @@ type Node struct {
 	// keys ("1", "*"), and named exits such as "failed" or "max_wait".
 	Exits []Exit
 
-	impl  behaviour
-	waits bool // the node waits for the caller (menu, queue)
-	next  map[string]*Node
+	// Milestone is the node's business label for funnels ("heard_balance").
+	Milestone string
+
+	impl      behaviour
+	waits     bool // the node waits for the caller (menu, queue)
+	maxVisits int  // 0: no cap
+	next      map[string]*Node
 }
 
 // Exit is one way out of a node.
@@ -99,9 +124,12 @@ type Exit struct {
 // Set is every flow of a flows directory, loaded and validated together.
 // It is immutable; to pick up edits, Load a new Set and swap it in.
 type Set struct {
-	flows    map[string]*Flow
-	version  string
-	warnings []Issue
+	flows         map[string]*Flow
+	catalogue     *catalogue
+	calendars     map[string]*Calendar
+	announcements map[string]*Announcement
+	version       string
+	warnings      []Issue
 }
 
 // Flow returns the flow called name.
@@ -110,15 +138,32 @@ func (s *Set) Flow(name string) (*Flow, bool) {
 	return f, ok
 }
 
-// Names returns the flow names, sorted.
+// Names returns the names of the flows that take calls (not subflows),
+// sorted.
 func (s *Set) Names() []string {
 	out := make([]string, 0, len(s.flows))
-	for n := range s.flows {
-		out = append(out, n)
+	for n, f := range s.flows {
+		if !f.Subflow {
+			out = append(out, n)
+		}
 	}
 	slices.Sort(out)
 	return out
 }
+
+// Languages returns the languages of the prompt catalogue, the default
+// first.
+func (s *Set) Languages() []string { return slices.Clone(s.catalogue.languages) }
+
+// Texts returns every constant text of the prompt catalogue with its
+// language, for a speech engine to render ahead of the first call.
+func (s *Set) Texts() []SpokenText { return s.catalogue.texts() }
+
+// Announcements returns the announcements, by name.
+func (s *Set) Announcements() map[string]*Announcement { return maps.Clone(s.announcements) }
+
+// Calendars returns the calendars, by name.
+func (s *Set) Calendars() map[string]*Calendar { return maps.Clone(s.calendars) }
 
 // Version identifies the content of the whole set (a short hash of every
 // flow's name and version); it changes whenever any flow file changes.

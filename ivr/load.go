@@ -51,21 +51,79 @@ func Load(dir string, opts LoadOptions) (*Set, error) {
 	}
 	slices.Sort(files)
 
-	var all []Issue
-	set := &Set{flows: map[string]*Flow{}}
-	origin := map[string]string{} // flow name → file
-	kinds := builtinKinds()
+	srcs := make([]source, 0, len(files))
 	for _, file := range files {
-		issues := &issueList{file: file}
 		src, err := os.ReadFile(file)
-		if err != nil {
-			issues.add(SeverityError, Pos{}, "cannot read the file: %v", err)
-			all = append(all, issues.done()...)
+		srcs = append(srcs, source{file: file, src: src, err: err})
+	}
+	return loadSources(srcs, opts)
+}
+
+// source is one file to load.
+type source struct {
+	file string
+	src  []byte
+	err  error
+}
+
+// loadSources compiles every file, builds the set's shared parts (prompt
+// catalogue, calendars, announcements) and validates every flow against
+// them.
+func loadSources(srcs []source, opts LoadOptions) (*Set, error) {
+	set := &Set{
+		flows:         map[string]*Flow{},
+		catalogue:     emptyCatalogue(),
+		calendars:     map[string]*Calendar{},
+		announcements: map[string]*Announcement{},
+	}
+	kinds := builtinKinds()
+	type loaded struct {
+		issues *issueList
+		flow   *compiled
+	}
+	var files []loaded
+	var catFile, calFile, annFile string
+	origin := map[string]string{} // flow name → file
+	h := sha256.New()
+	for _, sf := range srcs {
+		issues := &issueList{file: sf.file}
+		l := loaded{issues: issues}
+		files = append(files, l)
+		if sf.err != nil {
+			issues.add(SeverityError, Pos{}, "cannot read the file: %v", sf.err)
 			continue
 		}
-		c := compileFlow(file, src, kinds, issues)
-		if c != nil {
-			validateFlow(c, opts, issues)
+		fmt.Fprintf(h, "%s\x00%x\n", filepath.Base(sf.file), sha256.Sum256(sf.src))
+		cf := compileFile(sf.file, sf.src, kinds, issues)
+		if cf == nil {
+			continue
+		}
+		once := func(prev *string, what string) bool {
+			if *prev != "" {
+				issues.add(SeverityError, Pos{Line: 1, Col: 1}, "%s are already defined in %s; keep them in one file of kind %s", what, *prev, cf.kind)
+				return false
+			}
+			*prev = sf.file
+			return true
+		}
+		switch cf.kind {
+		case filePrompts:
+			if once(&catFile, "prompts") {
+				cf.prompts.file = sf.file
+				cf.prompts.check(scope{issues: issues}, opts.Prompts)
+				set.catalogue = cf.prompts
+			}
+		case fileCalendars:
+			if once(&calFile, "calendars") {
+				set.calendars = cf.calendars
+			}
+		case fileAnnouncements:
+			if once(&annFile, "announcements") {
+				set.announcements = cf.announcements
+			}
+		default:
+			c := cf.flow
+			files[len(files)-1].flow = c
 			name := c.flow.Name
 			if other, dup := origin[name]; dup {
 				at := c.namePos
@@ -73,20 +131,47 @@ func Load(dir string, opts LoadOptions) (*Set, error) {
 					at = Pos{Line: 1, Col: 1}
 				}
 				issues.add(SeverityError, at, "flow name %q is already used by %s; flow names must be unique: rename the file or change name:", name, other)
-			} else {
-				origin[name] = file
-				set.flows[name] = c.flow
+				continue
 			}
-			c.flow.warnings = filterIssues(issues.done(), SeverityWarning)
+			origin[name] = sf.file
+			set.flows[name] = c.flow
 		}
-		all = append(all, issues.done()...)
+	}
+	if annFile != "" {
+		for _, l := range files {
+			if l.issues.file == annFile {
+				checkAnnouncementPrompts(set.announcements, set, opts, l.issues)
+			}
+		}
+	}
+	sc := setCtx{set: set, opts: opts}
+	for _, l := range files {
+		if l.flow != nil && set.flows[l.flow.flow.Name] == l.flow.flow {
+			validateFlow(l.flow, sc, l.issues)
+		}
+	}
+	checkSubflowCycles(set, func(file string) *issueList {
+		for _, l := range files {
+			if l.issues.file == file {
+				return l.issues
+			}
+		}
+		return files[0].issues
+	})
+	var all []Issue
+	for _, l := range files {
+		list := l.issues.done()
+		if l.flow != nil {
+			l.flow.flow.warnings = filterIssues(list, SeverityWarning)
+		}
+		all = append(all, list...)
 	}
 	sortIssues(all)
 	if hasErrors(all) {
 		return nil, &LoadError{Issues: all}
 	}
 	set.warnings = all
-	set.version = setVersion(set)
+	set.version = hex.EncodeToString(h.Sum(nil))[:12]
 	return set, nil
 }
 
@@ -101,25 +186,15 @@ func LoadFile(path string, opts LoadOptions) (*Flow, error) {
 
 // LoadBytes loads and validates one flow from src; file names it in
 // messages and gives the flow its default name. Errors are a *LoadError.
+// The flow is checked on its own: without a prompt catalogue, calendars,
+// announcements or subflows (use Load for a directory that has them).
 func LoadBytes(file string, src []byte, opts LoadOptions) (*Flow, error) {
-	issues := &issueList{file: file}
-	c := compileFlow(file, src, builtinKinds(), issues)
-	if c != nil {
-		validateFlow(c, opts, issues)
+	set, err := loadSources([]source{{file: file, src: src}}, opts)
+	if err != nil {
+		return nil, err
 	}
-	list := issues.done()
-	if c == nil || hasErrors(list) {
-		return nil, &LoadError{Issues: list}
+	for _, f := range set.flows {
+		return f, nil
 	}
-	c.flow.warnings = list
-	return c.flow, nil
-}
-
-// setVersion hashes the names and versions of a set's flows.
-func setVersion(s *Set) string {
-	h := sha256.New()
-	for _, name := range s.Names() {
-		fmt.Fprintf(h, "%s\x00%s\n", name, s.flows[name].Version)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:12]
+	return nil, &LoadError{Issues: []Issue{{File: file, Msg: "the file holds no flow (it has a kind: other than flow)"}}}
 }

@@ -26,15 +26,20 @@ func TestLoadSampleFlows(t *testing.T) {
 		t.Errorf("warnings on the sample flows: %v", w)
 	}
 	main, _ := set.Flow("main")
-	if main.Start != "welcome" || main.File != filepath.Join("../flows", "main.yaml") || main.Description == "" {
+	if main.Start != "choose_language" || main.File != filepath.Join("../flows", "main.yaml") || main.Description == "" {
 		t.Errorf("main: start %q file %q description %q", main.Start, main.File, main.Description)
 	}
-	if got, want := main.Queues(), []string{"billing", "complaints", "data"}; !slices.Equal(got, want) {
+	if got, want := main.Queues(), []string{"billing", "complaints", "data", "vip"}; !slices.Equal(got, want) {
 		t.Errorf("queues = %v, want %v", got, want)
 	}
-	wantPrompts := []string{"goodbye", "hold_music", "invalid", "main_menu", "no_input", "please_hold", "sorry_busy", "thanks", "welcome"}
-	if got := main.Prompts(); !slices.Equal(got, wantPrompts) {
-		t.Errorf("prompts = %v, want %v", got, wantPrompts)
+	if got := main.Prompts(); !slices.Contains(got, "survey_satisfaction") || !slices.Contains(got, "outage_notice") {
+		t.Errorf("prompts = %v, want the survey and the outage notice among them", got)
+	}
+	if langs := set.Languages(); !slices.Equal(langs, []string{"zh", "en"}) {
+		t.Errorf("languages = %v", langs)
+	}
+	if len(set.Texts()) == 0 {
+		t.Error("no texts for the speech engine")
 	}
 	menu, ok := main.Node("main_menu")
 	if !ok || menu.Kind != "menu" || menu.Pos.Line == 0 {
@@ -61,7 +66,7 @@ func TestLoadSampleFlows(t *testing.T) {
 
 func TestSetVersion(t *testing.T) {
 	dir := t.TempDir()
-	src, err := os.ReadFile("../flows/main.yaml")
+	src, err := os.ReadFile("testdata/sample/main.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

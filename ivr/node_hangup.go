@@ -32,12 +32,12 @@ type hangup struct {
 
 func (h *hangup) run(ctx context.Context, v *visit) (string, error) {
 	if len(h.prompts) > 0 {
-		if err := v.call.Play(ctx, h.prompts, false); err != nil {
+		if err := v.play(ctx, h.prompts, false); err != nil {
 			return "", err
 		}
 	}
 	v.hangupReason = h.reason
-	v.ended = true
+	v.ended = EndHangup
 	if err := v.call.Hangup(ctx, h.reason); err != nil && !isHangup(ctx, err) {
 		return "", err
 	}

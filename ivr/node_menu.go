@@ -21,7 +21,8 @@ const menuKeys = "0123456789*#ABCD"
 //
 //	main_menu:
 //	  type: menu
-//	  prompt: [main_menu]            # played with barge-in, again before each retry
+//	  prompt: [main_menu]            # played with barge-in
+//	  short_prompt: [main_menu_short] # optional, played instead of prompt on retries
 //	  timeout: 5s                    # wait for a key after the prompt (default: defaults.timeout, 5s)
 //	  retries: 3                     # tries after the first one (default: defaults.retries, 3)
 //	  invalid_prompt: [invalid]      # optional, played before a retry after a wrong key
@@ -35,13 +36,14 @@ const menuKeys = "0123456789*#ABCD"
 func menuKind() *kind {
 	return &kind{
 		name: "menu",
-		fields: []string{"prompt", "timeout", "retries", "invalid_prompt", "no_input_prompt",
+		fields: []string{"prompt", "short_prompt", "timeout", "retries", "invalid_prompt", "no_input_prompt",
 			"barge_in", "flush_digits", "options"},
 		exits: []string{"failed"},
 		waits: true,
 		compile: func(c *nodeCompiler) behaviour {
 			m := &menu{
 				prompt:  c.prompts("prompt", true, "prompt: [name, ...] saying the choices"),
+				short:   c.prompts("short_prompt", false, ""),
 				timeout: c.duration("timeout", c.defaults.timeout, minTimeout, maxTimeout),
 				retries: c.integer("retries", c.defaults.retries, 0, maxRetries),
 				invalid: c.prompts("invalid_prompt", false, ""),
@@ -90,6 +92,7 @@ func compileOptions(c *nodeCompiler, m *menu) {
 
 type menu struct {
 	prompt  []string
+	short   []string
 	timeout time.Duration
 	retries int
 	invalid []string
@@ -112,8 +115,12 @@ func (m *menu) run(ctx context.Context, v *visit) (string, error) {
 	}
 	var reprompt []string
 	for failures := 0; ; {
-		prompts := append(append([]string(nil), reprompt...), m.prompt...)
-		if err := v.call.Play(ctx, prompts, m.bargeIn); err != nil {
+		main := m.prompt
+		if failures > 0 && len(m.short) > 0 {
+			main = m.short
+		}
+		prompts := append(append([]string(nil), reprompt...), main...)
+		if err := v.play(ctx, prompts, m.bargeIn); err != nil {
 			return "", err
 		}
 		d, err := v.call.ReadDigit(ctx, m.timeout)

@@ -31,7 +31,7 @@ type play struct {
 // run plays the prompts. Keys pressed meanwhile stay buffered for the next
 // menu (type-ahead); with barge-in they also cut the prompt short.
 func (p *play) run(ctx context.Context, v *visit) (string, error) {
-	if err := v.call.Play(ctx, p.prompts, p.bargeIn); err != nil {
+	if err := v.play(ctx, p.prompts, p.bargeIn); err != nil {
 		return "", err
 	}
 	return "next", nil

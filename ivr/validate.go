@@ -2,16 +2,25 @@ package ivr
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
 
+// setCtx is what a flow's references are checked against: the other
+// files of its set and the server's registries.
+type setCtx struct {
+	set  *Set
+	opts LoadOptions
+}
+
 // validateFlow checks a compiled flow: start and every exit name a node,
-// prompts and queues exist, and (when that much is sound) the graph has no
-// silent loops; it warns about unreachable nodes and dead ends. It links
-// the nodes for the engine.
-func validateFlow(c *compiled, opts LoadOptions, issues *issueList) {
+// prompts, queues, calendars, announcements and subflows exist, and (when
+// that much is sound) the graph has no silent loops; it warns about
+// unreachable nodes and dead ends. It links the nodes for the engine.
+func validateFlow(c *compiled, sc setCtx, issues *issueList) {
 	f := c.flow
+	f.set = sc.set
 	top := scope{issues: issues}
 	names := nodeNames(f)
 
@@ -22,8 +31,15 @@ func validateFlow(c *compiled, opts LoadOptions, issues *issueList) {
 			top.errorf(c.startPos, "start names unknown node %q%s", f.Start, nodesHint(f.Start, names))
 		}
 	}
+	if d := f.defaults; d.onError != "" {
+		if n, ok := f.nodes[d.onError]; ok {
+			f.onError = n
+		} else {
+			top.errorf(d.onErrorPos, "defaults: on_error names unknown node %q%s", d.onError, nodesHint(d.onError, names))
+		}
+	}
 	for _, n := range f.order {
-		n.next = make(map[string]*Node, len(n.Exits))
+		n.next = make(map[string]*Node, len(n.Exits)+2)
 		s := scope{issues: issues, prefix: "node \"" + n.Name + "\": "}
 		for _, x := range n.Exits {
 			t, ok := f.nodes[x.Target]
@@ -35,14 +51,31 @@ func validateFlow(c *compiled, opts LoadOptions, issues *issueList) {
 			}
 			n.next[x.Name] = t
 		}
+		linkDefaults(n, f)
 	}
-	checkRefs(issues, f.prompts, opts.Prompts, "prompt", "add the audio file to the prompts directory or fix the name")
-	checkRefs(issues, f.queues, opts.Queues, "queue", "queues are defined in the server configuration")
+	for _, r := range f.announcements {
+		if a := sc.set.announcements[r.name]; a != nil {
+			for _, p := range a.Prompts {
+				f.prompts = append(f.prompts, ref{name: p, pos: r.pos, node: r.node, announced: true})
+			}
+		}
+	}
+	sc.set.catalogue.checkFlowPrompts(f, issues, sc.opts.Prompts)
+	checkRefs(issues, f.queues, sc.opts.Queues, "queue", "queues are defined in the server configuration")
+	checkRefs(issues, f.calendars, Names(slices.Collect(maps.Keys(sc.set.calendars))), "calendar", "calendars are defined in a kind: calendars file of the flows directory")
+	checkRefs(issues, f.announcements, Names(slices.Collect(maps.Keys(sc.set.announcements))), "announcement", "announcements are defined in a kind: announcements file of the flows directory")
+	checkSubflows(f, sc.set, issues)
+	checkRefs(issues, f.languages, Names(sc.set.catalogue.languages), "language", "languages are declared under languages: in the prompts file")
 
 	if hasErrors(issues.list) || f.start == nil {
 		return // graph checks on a broken flow would only add noise
 	}
 	reached := reachable(f.start)
+	if f.onError != nil {
+		for n := range reachable(f.onError) {
+			reached[n] = true
+		}
+	}
 	for _, n := range f.order {
 		if !reached[n] {
 			top.warnf(n.Pos, "node %q is never reached from start node %q; link to it or remove it", n.Name, f.Start)
@@ -50,6 +83,53 @@ func validateFlow(c *compiled, opts LoadOptions, issues *issueList) {
 	}
 	if !checkSilentLoops(f, top) {
 		checkDeadEnds(f, reached, top)
+	}
+}
+
+// linkDefaults links the exits a node did not wire: optional exits to
+// their fallback exit, the error exit to the flow's on_error.
+func linkDefaults(n *Node, f *Flow) {
+	k := builtinKinds()[n.Kind]
+	if k == nil {
+		return
+	}
+	for name, fallback := range k.optional {
+		if n.next[name] == nil && fallback != "" && n.next[fallback] != nil {
+			n.next[name] = n.next[fallback]
+		}
+	}
+	if n.next[errorExit] == nil && f.onError != nil && f.onError != n {
+		n.next[errorExit] = f.onError
+	}
+}
+
+// checkSubflows checks subflow nodes against the subflows they call.
+func checkSubflows(f *Flow, set *Set, issues *issueList) {
+	for _, r := range f.subflows {
+		s := scope{issues: issues, prefix: "node \"" + r.node + "\": "}
+		sub, ok := set.flows[r.name]
+		var subs []string
+		for name, g := range set.flows {
+			if g.Subflow {
+				subs = append(subs, name)
+			}
+		}
+		switch {
+		case !ok:
+			s.errorf(r.pos, "unknown subflow %q%s; subflows are files with kind: subflow (there are: %s)", r.name, didYouMean(r.name, subs), listNames(subs))
+			continue
+		case !sub.Subflow:
+			s.errorf(r.pos, "%q is a flow, not a subflow; add kind: subflow to %s to call it from other flows", r.name, sub.File)
+			continue
+		}
+		n := f.nodes[r.node]
+		sf, _ := n.impl.(*subflowCall)
+		if sf == nil {
+			continue
+		}
+		sf.target = sub
+		n.waits = flowWaits(sub, set, map[*Flow]bool{}) // a loop through it is not silent
+		sf.checkAgainst(s, n, sub)
 	}
 }
 
@@ -108,8 +188,8 @@ func reachable(start *Node) map[*Node]bool {
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, x := range n.Exits {
-			if t := n.next[x.Name]; t != nil && !seen[t] {
+		for _, t := range edges(n) {
+			if !seen[t] {
 				seen[t] = true
 				stack = append(stack, t)
 			}
@@ -124,6 +204,9 @@ func reachable(start *Node) map[*Node]bool {
 func checkSilentLoops(f *Flow, s scope) bool {
 	found := false
 	silent := func(n *Node) bool { return !n.waits }
+	// Only exits a call takes in the normal course count: the error exit
+	// linked by default to on_error is left out, since visit caps and the
+	// step budget bound a run of failures.
 	for _, comp := range components(f.order, silent) {
 		first := comp[0]
 		if len(comp) == 1 && !slices.Contains(successors(first, silent), first) {
@@ -139,7 +222,7 @@ func checkSilentLoops(f *Flow, s scope) bool {
 			names[i] = n.Name
 		}
 		found = true
-		s.errorf(first.Pos, "nodes %s form a loop with no menu or queue in it; a call would go round it forever: send one of its exits to a menu, a queue or a hangup node",
+		s.errorf(first.Pos, "nodes %s form a loop with no caller input in it (menu, collect, queue, record, survey); a call would go round it forever: send one of its exits to a node that waits for the caller, or a hangup node",
 			strings.Join(names, " → "))
 	}
 	return found
@@ -155,7 +238,7 @@ func checkDeadEnds(f *Flow, reached map[*Node]bool, s scope) {
 			if canEnd[n] {
 				continue
 			}
-			if n.Kind == "hangup" || slices.ContainsFunc(n.Exits, func(x Exit) bool { return canEnd[n.next[x.Name]] }) {
+			if isTerminal(n) || slices.ContainsFunc(edges(n), func(t *Node) bool { return canEnd[t] }) {
 				canEnd[n], changed = true, true
 			}
 		}
@@ -177,15 +260,60 @@ func checkDeadEnds(f *Flow, reached map[*Node]bool, s scope) {
 }
 
 // successors returns the targets of n's exits that satisfy keep, in exit
-// order, without repeats.
+// order, without repeats; the error exit counts only where it is wired.
 func successors(n *Node, keep func(*Node) bool) []*Node {
 	var out []*Node
-	for _, x := range n.Exits {
-		if t := n.next[x.Name]; t != nil && keep(t) && !slices.Contains(out, t) {
+	for _, t := range normalEdges(n) {
+		if keep(t) && !slices.Contains(out, t) {
 			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// edges returns the nodes n leads to: wired exits in file order, then
+// exits linked by default (fallbacks, on_error), by exit name.
+func edges(n *Node) []*Node {
+	var out []*Node
+	wired := map[string]bool{}
+	for _, x := range n.Exits {
+		wired[x.Name] = true
+		if t := n.next[x.Name]; t != nil {
+			out = append(out, t)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(n.next)) {
+		if !wired[name] {
+			out = append(out, n.next[name])
+		}
+	}
+	return out
+}
+
+// normalEdges is edges without the error exit linked by default.
+func normalEdges(n *Node) []*Node {
+	var out []*Node
+	wired := map[string]bool{}
+	for _, x := range n.Exits {
+		wired[x.Name] = true
+		if t := n.next[x.Name]; t != nil {
+			out = append(out, t)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(n.next)) {
+		if !wired[name] && name != errorExit {
+			out = append(out, n.next[name])
+		}
+	}
+	return out
+}
+
+// isTerminal reports nodes that end a call or a subflow.
+func isTerminal(n *Node) bool {
+	if t, ok := n.impl.(interface{ terminal() bool }); ok {
+		return t.terminal()
+	}
+	return n.Kind == "hangup" || n.Kind == "return"
 }
 
 // components returns the strongly connected components of the graph made

@@ -142,6 +142,8 @@ func (s *Server) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction) (*call,
 		caller:  fromUser(req),
 		called:  number,
 		trunk:   trunk,
+		source:  req.Source(),
+		network: req.Transport(),
 		flow:    flow,
 		dlg:     dlg,
 		answer:  ans,
@@ -168,7 +170,7 @@ func (s *Server) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	switch d := s.calls.lookup(req).(type) {
 	case *call:
 		c = d
-	case *agentLeg:
+	case *outLeg:
 		d.onReInvite(req, tx)
 		return
 	default:
@@ -326,12 +328,16 @@ func (l *legSDP) rtpDueSince(last time.Time) (due time.Time, ok bool) {
 
 // call is one caller's call from INVITE to its end, as the IVR sees it.
 type call struct {
+	maskDigits atomic.Bool // a flow reads a secret: keys are logged as *
+
 	srv     *Server
 	log     *slog.Logger
 	id      string
 	caller  string
 	called  string
 	trunk   string
+	source  string // host:port the INVITE came from: the trunk, for call-backs and transfers
+	network string // transport the INVITE came over ("UDP", "TCP")
 	flow    string
 	dlg     *sipgo.DialogServerSession
 	answer  sdp.Answer
@@ -356,6 +362,9 @@ type call struct {
 	hangup     string // reason given by the flow's hangup
 	digits     []rune
 	digitCh    chan struct{} // closed (and replaced) when a digit arrives
+	// referCh, while a blind transfer waits, gets the status of each
+	// NOTIFY's sipfrag (RFC 3515 §2.4.5).
+	referCh chan int
 }
 
 // contactHeader is a fresh copy of our Contact for one response.
@@ -557,7 +566,11 @@ func (c *call) pumpDigits() {
 			if !ok {
 				return
 			}
-			c.log.Debug("digit", "key", string(d.Key), "source", d.Source)
+			key := string(d.Key)
+			if c.maskDigits.Load() {
+				key = "*"
+			}
+			c.log.Debug("digit", "key", key, "source", d.Source)
 			c.mu.Lock()
 			c.digits = append(c.digits, d.Key)
 			close(c.digitCh)
@@ -707,3 +720,7 @@ func fromUser(req *sipmsg.Request) string {
 	}
 	return "anonymous"
 }
+
+// MaskDigits implements ivr.DigitMasker: while on, key presses are logged
+// as "*".
+func (c *call) MaskDigits(on bool) { c.maskDigits.Store(on) }

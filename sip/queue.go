@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -18,22 +22,52 @@ import (
 // asks for a provisional at least every minute).
 const ringbackInterval = 50 * time.Second
 
+// minOfferRepeat is the shortest time between two call-back offers in a
+// queue without announcements.
+const minOfferRepeat = 30 * time.Second
+
 // Queue implements ivr.Call: it puts the call in the router's queue and works
 // the offers the router sends until an agent has served the caller, the queue
-// overflows, or the caller hangs up.
+// overflows, the caller asks to be called back, or the caller hangs up.
+//
+// While the call waits it hears req.Music from where it last stopped,
+// interrupted every req.Announce.Every by the announcement (and, once the
+// call has waited req.Callback.After and the estimated wait is at least
+// req.Callback.MinWait, by the call-back offer: first at After, then with
+// every announcement; without announcements it is repeated every After, at
+// most every 30 s). The call-back key counts once its offer has started to
+// play. A call with an announcement or a call-back offer is answered first;
+// otherwise an unanswered call hears ring-back. Callers without a usable
+// number (anonymous) are not offered a call-back.
 func (c *call) Queue(ctx context.Context, req ivr.QueueRequest) (ivr.QueueResult, error) {
 	r := c.srv.deps.Router
 	qc, ok := r.QueueConfig(req.Queue)
 	if !ok {
-		return ivr.QueueResult{}, fmt.Errorf("queue %q is not configured", req.Queue)
+		return ivr.QueueResult{}, fmt.Errorf("queue %q is not configured: add it under queues in the config or fix the flow", req.Queue)
 	}
-	tier, preferred := "default", ""
+	tier, preferred := routing.TierDefault, ""
 	if d := c.srv.deps.Directory; d != nil {
 		tier, preferred = d.Caller(c.caller)
 	}
+	if req.Tier != "" {
+		tier = req.Tier
+	}
+	preferWait := qc.PreferWait
+	if req.PreferredAgent != "" {
+		preferred, preferWait = req.PreferredAgent, req.PreferredWait
+	}
+	offerCallback := req.Callback != nil && callbackNumber(c.caller) != ""
+	if req.Callback != nil && !offerCallback {
+		c.log.Info("no call-back offer: the caller's number is withheld or unusable")
+	}
+	if req.Announce != nil || offerCallback {
+		if err := c.ensureAnswered(); err != nil {
+			return ivr.QueueResult{}, err
+		}
+	}
 	ticket, err := r.Enqueue(ctx, routing.CallRequest{
 		CallID: c.id, Caller: c.caller, Queue: req.Queue, Tier: tier,
-		PreferredAgent: preferred, PreferWait: qc.PreferWait,
+		PreferredAgent: preferred, PreferWait: preferWait, MaxWait: req.MaxWait,
 	})
 	if errors.Is(err, routing.ErrNoAgents) {
 		c.log.Info("queue has no agents logged in", "queue", req.Queue)
@@ -42,9 +76,10 @@ func (c *call) Queue(ctx context.Context, req ivr.QueueRequest) (ivr.QueueResult
 	if err != nil {
 		return ivr.QueueResult{}, fmt.Errorf("enqueue: %w", err)
 	}
-	c.log.Info("queued", "queue", req.Queue, "tier", tier, "preferred_agent", preferred)
+	c.log.Info("queued", "queue", req.Queue, "tier", tier, "preferred_agent", preferred, "max_wait", req.MaxWait)
 	c.mu.Lock()
 	c.state, c.queue = "queued", req.Queue
+	seen := len(c.digits) // keys pressed before now do not ask for a call-back
 	c.mu.Unlock()
 
 	inQueue := true
@@ -58,12 +93,36 @@ func (c *call) Queue(ctx context.Context, req ivr.QueueRequest) (ivr.QueueResult
 		}
 	}()
 
-	hold := c.startHold(ctx, req.Music)
+	plan := holdPlan{music: req.Music, announce: req.Announce, since: time.Now()}
+	if offerCallback {
+		plan.callback = req.Callback
+	}
+	hold := c.startHold(ctx, plan)
 	defer hold.stop()
 	for {
+		c.mu.Lock()
+		sig := c.digitCh
+		c.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return ivr.QueueResult{}, c.ended()
+		case <-sig:
+			if !offerCallback || !c.takeKey(string(req.Callback.Key), &seen, hold.offered.Load()) {
+				continue
+			}
+			if err := r.Callback(context.WithoutCancel(ctx), c.id, c.caller); err != nil {
+				// The call left meanwhile (overflow): the ticket says so next.
+				c.log.Info("call-back not taken", "err", err)
+				continue
+			}
+			inQueue = false
+			hold.stop()
+			c.log.Info("caller asked to be called back", "queue", req.Queue, "number", c.caller)
+			c.srv.startCallback(&callbackJob{
+				id: c.id, number: c.caller, called: c.called, queue: req.Queue, tier: tier,
+				trunk: c.source, transport: c.network, codec: c.answer.Codec, ticket: ticket,
+			})
+			return ivr.QueueResult{Outcome: ivr.QueueCallback}, nil
 		case ev, ok := <-ticket.Events():
 			if !ok {
 				// The router closed the ticket (it is shutting down).
@@ -89,6 +148,41 @@ func (c *call) Queue(ctx context.Context, req ivr.QueueRequest) (ivr.QueueResult
 	}
 }
 
+// takeKey looks at the keys pressed since *seen: when armed and one of them
+// is in keys, it takes it out of the buffer and reports true. Other keys
+// stay buffered for the flow.
+func (c *call) takeKey(keys string, seen *int, armed bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	from := min(*seen, len(c.digits))
+	*seen = len(c.digits)
+	if !armed || keys == "" {
+		return false
+	}
+	for i := from; i < len(c.digits); i++ {
+		if strings.ContainsRune(keys, c.digits[i]) {
+			c.digits = append(c.digits[:i], c.digits[i+1:]...)
+			*seen = len(c.digits)
+			return true
+		}
+	}
+	return false
+}
+
+// callbackNumber is the number a caller can be called back on, or "" when
+// the trunk withheld it.
+func callbackNumber(caller string) string {
+	if caller == "" || caller == "anonymous" {
+		return ""
+	}
+	for _, r := range caller {
+		if !(r >= '0' && r <= '9' || r == '+' || r == '*' || r == '#') {
+			return ""
+		}
+	}
+	return caller
+}
+
 // offer rings the offered agent; when they answer it bridges caller and agent
 // until one hangs up. served is false when the call stays in the queue.
 func (c *call) offer(ctx context.Context, o routing.Offer, qc routing.QueueConfig, hold *holdMedia) (res ivr.QueueResult, served bool, err error) {
@@ -99,7 +193,7 @@ func (c *call) offer(ctx context.Context, o routing.Offer, qc routing.QueueConfi
 	log := c.log.With("agent", o.AgentID, "token", o.Token)
 	log.Info("offering call to agent")
 
-	leg, err := c.srv.dialAgent(ctx, c, o, qc.RingTimeout)
+	leg, err := c.srv.dialAgent(ctx, agentCall{id: c.id, caller: c.caller, codec: c.answer.Codec}, o, qc.RingTimeout)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ivr.QueueResult{}, false, c.ended() // Leave (deferred in Queue) frees the agent
@@ -133,28 +227,8 @@ func (c *call) offer(ctx context.Context, o routing.Offer, qc routing.QueueConfi
 	}
 	c.setState("talking")
 	log.Info("agent answered: bridging")
-
-	bctx, stop := context.WithCancel(ctx)
-	defer stop()
-	unwatch := context.AfterFunc(leg.dlg.Context(), stop)
-	defer unwatch()
-	c.wg.Go(func() {
-		c.srv.watchRTP(bctx, leg.media, leg.local, func(silence time.Duration) {
-			log.Warn("agent media timeout: no RTP", "for", silence.Round(time.Second))
-			stop()
-		})
-	})
-	callerBefore := c.leg.Stats()
-	bridgeErr := media.Bridge(bctx, c.leg, leg.media)
-	stop()
-	callerAfter, agentAfter := c.leg.Stats(), leg.media.Stats()
-	attrs := []any{"caller_rtp_in", callerAfter.PacketsIn - callerBefore.PacketsIn, "agent_rtp_in", agentAfter.PacketsIn}
-	if bridgeErr != nil && !errors.Is(bridgeErr, context.Canceled) {
-		attrs = append(attrs, "err", bridgeErr)
-	}
-	log.Info("bridge ended", attrs...)
+	agentHungUp := c.srv.bridge(ctx, c.leg, leg, log)
 	finished()
-	agentHungUp := leg.dlg.Context().Err() != nil
 	c.mu.Lock()
 	c.state = "ivr"
 	c.mu.Unlock()
@@ -166,28 +240,69 @@ func (c *call) offer(ctx context.Context, o routing.Offer, qc routing.QueueConfi
 	return ivr.QueueResult{Outcome: ivr.QueueAnswered, AgentID: o.AgentID}, true, nil
 }
 
+// bridge relays media between a (a caller's or a customer's leg) and leg
+// until ctx ends, the callee of leg hangs up or stops sending RTP for the
+// media timeout. It reports whether leg's side ended the conversation. It
+// does not hang up either side.
+func (s *Server) bridge(ctx context.Context, a *media.Session, leg *outLeg, log *slog.Logger) (legEnded bool) {
+	bctx, stop := context.WithCancel(ctx)
+	defer stop()
+	unwatch := context.AfterFunc(leg.dlg.Context(), stop)
+	defer unwatch()
+	var wg sync.WaitGroup
+	var silent atomic.Bool
+	wg.Go(func() {
+		s.watchRTP(bctx, leg.media, leg.local, func(silence time.Duration) {
+			log.Warn("media timeout: no RTP", "leg", leg.name, "for", silence.Round(time.Second))
+			silent.Store(true)
+			stop()
+		})
+	})
+	before := a.Stats()
+	err := media.Bridge(bctx, a, leg.media)
+	stop()
+	wg.Wait()
+	after, legAfter := a.Stats(), leg.media.Stats()
+	attrs := []any{"leg", leg.name, "caller_rtp_in", after.PacketsIn - before.PacketsIn, "leg_rtp_in", legAfter.PacketsIn}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		attrs = append(attrs, "err", err)
+	}
+	log.Info("bridge ended", attrs...)
+	return leg.dlg.Context().Err() != nil || silent.Load()
+}
+
 // missReason names why an offer failed, for the router's not-ready reason.
 func missReason(err error) string {
-	var dr *sipgoResponseError
+	var re *responseError
 	switch {
 	case errors.Is(err, errNotRegistered):
 		return "not_registered"
 	case errors.Is(err, errRingTimeout):
 		return "no_answer"
-	case errors.As(err, &dr) && (dr.code == sipmsg.StatusBusyHere || dr.code == 600):
+	case errors.As(err, &re) && (re.code == sipmsg.StatusBusyHere || re.code == sipmsg.StatusGlobalBusyEverywhere):
 		return "busy"
-	case errors.As(err, &dr):
+	case errors.As(err, &re):
 		return "rejected"
 	default:
 		return "failed"
 	}
 }
 
-// holdMedia is what a queued caller hears: music (answered calls) or ring-back
-// (calls still ringing).
+// holdPlan is what a waiting caller hears.
+type holdPlan struct {
+	music    string
+	announce *ivr.QueueAnnounce
+	callback *ivr.CallbackOffer // nil: no call-back offer
+	since    time.Time          // when the call joined the queue
+}
+
+// holdMedia is what a queued caller hears: music with announcements
+// (answered calls) or ring-back (calls still ringing).
 type holdMedia struct {
 	cancel context.CancelFunc
 	done   chan struct{}
+	// offered is set once the call-back offer has started to play.
+	offered atomic.Bool
 }
 
 func (h *holdMedia) stop() {
@@ -195,7 +310,7 @@ func (h *holdMedia) stop() {
 	<-h.done
 }
 
-func (c *call) startHold(ctx context.Context, music string) *holdMedia {
+func (c *call) startHold(ctx context.Context, plan holdPlan) *holdMedia {
 	hctx, cancel := context.WithCancel(ctx)
 	h := &holdMedia{cancel: cancel, done: make(chan struct{})}
 	c.mu.Lock()
@@ -207,18 +322,143 @@ func (c *call) startHold(ctx context.Context, music string) *holdMedia {
 			c.ringback(hctx)
 			return
 		}
-		p, ok := c.srv.deps.Prompts.Get(music)
-		if music == "" || !ok {
-			<-hctx.Done() // silence: the pacer sends comfort silence
+		c.hold(hctx, plan, h)
+	}()
+	return h
+}
+
+// hold plays the music in a loop, resuming where it was interrupted, and
+// the announcements and call-back offers when due, until ctx ends.
+func (c *call) hold(ctx context.Context, plan holdPlan, h *holdMedia) {
+	var music *media.Prompt
+	if plan.music != "" {
+		p, ok := c.srv.deps.Prompts.Get(plan.music)
+		if !ok {
+			c.log.Warn("hold music is not in the prompt catalogue: playing silence", "prompt", plan.music)
+		}
+		music = p
+	}
+	var nextAnnounce, nextOffer time.Time
+	announces := plan.announce != nil && plan.announce.Every > 0 && plan.announce.Prompts != nil
+	if announces {
+		nextAnnounce = plan.since.Add(plan.announce.Every)
+	}
+	if plan.callback != nil {
+		nextOffer = plan.since.Add(plan.callback.After)
+	}
+	pos := 0
+	for ctx.Err() == nil {
+		due := earliest(nextAnnounce, nextOffer)
+		if !waitPlaying(ctx, c.leg, music, &pos, due) {
 			return
 		}
-		for hctx.Err() == nil {
-			if err := c.leg.Play(hctx, p); err != nil {
+		now := time.Now()
+		announceNow := !nextAnnounce.IsZero() && !now.Before(nextAnnounce)
+		offerNow := !nextOffer.IsZero() && !now.Before(nextOffer)
+		if !announceNow && !offerNow {
+			continue
+		}
+		var names []string
+		offering := false
+		st, known := c.queueStatus(ctx, plan.since)
+		if announceNow && known {
+			ps, err := plan.announce.Prompts(ctx, st)
+			if err != nil {
+				c.log.Debug("announcement skipped", "err", err)
+			}
+			names = append(names, ps...)
+		}
+		if plan.callback != nil && (offerNow || announceNow && !now.Before(plan.since.Add(plan.callback.After))) &&
+			known && st.EstimatedWait >= plan.callback.MinWait {
+			names = append(names, plan.callback.Prompts...)
+			offering = true
+		}
+		if prompts := c.prompts(names); len(prompts) > 0 {
+			if offering {
+				h.offered.Store(true)
+			}
+			if err := c.leg.Play(ctx, prompts...); err != nil {
 				return
 			}
 		}
-	}()
-	return h
+		after := time.Now()
+		if announceNow {
+			nextAnnounce = after.Add(plan.announce.Every)
+		}
+		if offerNow {
+			if announces {
+				nextOffer = time.Time{} // from now on the offer comes with the announcements
+			} else {
+				nextOffer = after.Add(max(plan.callback.After, minOfferRepeat))
+			}
+		}
+	}
+}
+
+// waitPlaying plays music from *pos (or silence) until due (zero: until ctx
+// ends) and reports whether the hold goes on.
+func waitPlaying(ctx context.Context, leg *media.Session, music *media.Prompt, pos *int, due time.Time) bool {
+	wctx, cancel := ctx, context.CancelFunc(func() {})
+	if !due.IsZero() {
+		wctx, cancel = context.WithDeadline(ctx, due)
+	}
+	defer cancel()
+	if music == nil {
+		<-wctx.Done()
+		return ctx.Err() == nil
+	}
+	for {
+		next, err := leg.PlayFrom(wctx, music, *pos)
+		*pos = next
+		if *pos >= music.FrameCount() {
+			*pos = 0
+		}
+		switch {
+		case ctx.Err() != nil || errors.Is(err, media.ErrClosed):
+			return false
+		case err != nil: // due
+			return true
+		}
+	}
+}
+
+// earliest is the earlier of two times, ignoring zero ones.
+func earliest(a, b time.Time) time.Time {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero() || a.Before(b):
+		return a
+	default:
+		return b
+	}
+}
+
+// queueStatus asks the router where the call stands; known is false when it
+// cannot tell (the call is no longer waiting).
+func (c *call) queueStatus(ctx context.Context, since time.Time) (st ivr.QueueStatus, known bool) {
+	pos, ewt, err := c.srv.deps.Router.Position(ctx, c.id)
+	if err != nil || pos == 0 {
+		if err != nil && ctx.Err() == nil {
+			c.log.Debug("queue position unknown", "err", err)
+		}
+		return ivr.QueueStatus{}, false
+	}
+	return ivr.QueueStatus{Position: pos, EstimatedWait: ewt, Waited: time.Since(since)}, true
+}
+
+// prompts resolves prompt names, skipping (and logging) unknown ones.
+func (c *call) prompts(names []string) []*media.Prompt {
+	out := make([]*media.Prompt, 0, len(names))
+	for _, n := range names {
+		p, ok := c.srv.deps.Prompts.Get(n)
+		if !ok {
+			c.log.Warn("prompt is not in the prompt catalogue: skipped", "prompt", n)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // ringback sends 180 Ringing now and again every ringbackInterval.

@@ -9,14 +9,15 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 )
 
-// dialog is anything in-dialog requests are routed to: a caller's call or an
-// agent leg.
+// dialog is anything in-dialog requests are routed to: a caller's call or a
+// leg Kefu placed (agent, transfer target, customer called back).
 type dialog interface {
 	// matches reports whether an in-dialog request carries this dialog's tags.
 	matches(req *sipmsg.Request) bool
 	onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction)
 	onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction)
 	onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction)
+	onNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction)
 }
 
 // registry holds the calls in progress and routes in-dialog requests to them by
@@ -24,7 +25,7 @@ type dialog interface {
 // in a defer), so a leak test can check that it empties.
 type registry struct {
 	mu      sync.Mutex
-	dialogs map[string]dialog // by Call-ID: callers' calls and agent legs
+	dialogs map[string]dialog // by Call-ID: callers' calls and the legs Kefu placed
 	calls   map[string]*call  // callers' calls by Call-ID
 	empty   chan struct{}     // closed while calls is empty
 	closed  bool              // draining: no new calls
@@ -111,7 +112,7 @@ func (r *registry) len() int {
 	return len(r.calls)
 }
 
-// dialogCount counts every routed dialog, agent legs included (for leak tests).
+// dialogCount counts every routed dialog, placed legs included (for leak tests).
 func (r *registry) dialogCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -163,6 +164,6 @@ func (r *registry) snapshot() []CallInfo {
 // PortsInUse counts RTP ports held by call legs; zero when idle.
 func (s *Server) PortsInUse() int { return s.ports.InUse() }
 
-// DialogCount counts the dialogs the server routes requests to (calls and agent
-// legs); zero when idle.
+// DialogCount counts the dialogs the server routes requests to (calls and
+// the legs Kefu placed); zero when idle.
 func (s *Server) DialogCount() int { return s.calls.dialogCount() }

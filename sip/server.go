@@ -1,7 +1,9 @@
 // Package sip is Kefu's SIP front end: it answers calls from carrier trunks,
 // runs them through IVR flows, registers agents' phones, offers queued calls to
-// agents by INVITE and bridges the media. It is the only package that speaks SIP
-// (through sipgo); media is in sip/media and SDP in sip/sdp.
+// agents by INVITE and bridges the media, records voicemail, transfers calls
+// (REFER or bridged) and calls customers back who asked for it in a queue. It
+// is the only package that speaks SIP (through sipgo); media is in sip/media
+// and SDP in sip/sdp.
 package sip
 
 import (
@@ -49,6 +51,15 @@ type Config struct {
 	RegisterExpiry time.Duration
 	// UserAgent is the User-Agent/Server header; empty means "Kefu".
 	UserAgent string
+	// VoicemailDir is where recordings (Call.Record) are written, one folder
+	// per mailbox; empty refuses recordings.
+	VoicemailDir string
+	// CallbackRingTimeout is how long a customer called back is rung; 0
+	// means 30s.
+	CallbackRingTimeout time.Duration
+	// CallbackRetryDelay is how long after an unanswered call-back it is
+	// tried again (once); 0 means 2m.
+	CallbackRetryDelay time.Duration
 	// Logger receives the front end's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -75,6 +86,10 @@ type Router interface {
 	Finished(ctx context.Context, o routing.Offer) error
 	Leave(ctx context.Context, callID string) error
 	QueueConfig(name string) (routing.QueueConfig, bool)
+	// Position is a waiting call's place in its queue and estimated wait.
+	Position(ctx context.Context, callID string) (pos int, ewt time.Duration, err error)
+	// Callback turns a waiting call into a callback request for number.
+	Callback(ctx context.Context, callID, number string) error
 }
 
 // Directory tells the router's view of a caller: their tier and the agent who
@@ -114,6 +129,7 @@ type Server struct {
 	ports  *media.PortPool
 	reg    *registrar
 	calls  *registry
+	beep   *media.Prompt // played before a recording
 
 	draining atomic.Bool
 	bg       sync.WaitGroup // work that outlives a call: cancelling an agent's phone
@@ -141,6 +157,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "Kefu"
+	}
+	if cfg.CallbackRingTimeout == 0 {
+		cfg.CallbackRingTimeout = 30 * time.Second
+	}
+	if cfg.CallbackRetryDelay == 0 {
+		cfg.CallbackRetryDelay = 2 * time.Minute
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -189,6 +211,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		client: client,
 		ports:  ports,
 		calls:  newRegistry(),
+		beep:   media.NewPrompt("kefu-beep", media.Tone(beepHz, beepLength, beepAmplitude)),
 	}
 	s.stopCtx, s.stopCalls = context.WithCancelCause(context.Background())
 	s.dialog = &sipgo.DialogUA{
@@ -203,6 +226,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	srv.OnCancel(s.onCancel)
 	srv.OnOptions(s.onOptions)
 	srv.OnInfo(s.inDialog(dialog.onInfo))
+	srv.OnNotify(s.inDialog(dialog.onNotify))
 	srv.OnRegister(s.reg.onRegister)
 	srv.OnNoRoute(s.onOther)
 	return s, nil
@@ -377,7 +401,7 @@ func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 }
 
 func (s *Server) allow() string {
-	return strings.Join([]string{"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "REGISTER"}, ", ")
+	return strings.Join([]string{"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "NOTIFY", "REGISTER"}, ", ")
 }
 
 // onAck routes the ACK for our 2xx to its call.
@@ -388,7 +412,7 @@ func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	// ACKs for non-2xx are absorbed by the transaction layer; stray ones are dropped.
 }
 
-// inDialog routes a request (BYE, INFO) to the call or agent leg whose dialog
+// inDialog routes a request (BYE, INFO, NOTIFY) to the call or placed leg whose dialog
 // it belongs to, and answers 481 when there is none.
 func (s *Server) inDialog(handle func(d dialog, req *sipmsg.Request, tx sipmsg.ServerTransaction)) sipgo.RequestHandler {
 	return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {

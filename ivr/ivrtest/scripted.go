@@ -26,9 +26,16 @@ import (
 //	               buffered for the next menu.
 //	"-", "silence" the caller presses nothing at the next ReadDigit (timeout).
 //	"hangup"       the caller hangs up during the next Play, ReadDigit or Queue.
-//	"queue:after_agent[:AGENT]", "queue:max_wait", "queue:no_agents"
+//	"queue:after_agent[:AGENT]", "queue:max_wait", "queue:no_agents",
+//	"queue:callback"
 //	               how the next Queue ends. A Queue call with no queue token
 //	               next in the script ends with DefaultQueue.
+//	"record:ok", "record:no_audio"
+//	               how the next Record ends (default ok).
+//	"transfer:transferred", "transfer:after_agent", "transfer:busy",
+//	"transfer:no_answer", "transfer:failed"
+//	               how the next Transfer ends (default: transferred for a
+//	               blind transfer, after_agent for a bridged one).
 //
 // When the script runs out the caller stays silent (ReadDigit times out)
 // and never hangs up.
@@ -38,6 +45,8 @@ const (
 	tokHangup   = "hangup"
 	tokEarly    = "~"
 	tokQueue    = "queue:"
+	tokRecord   = "record:"
+	tokTransfer = "transfer:"
 	dtmfKeys    = "0123456789*#ABCD"
 )
 
@@ -62,10 +71,22 @@ func checkToken(t string) error {
 			return err
 		}
 		return nil
+	case strings.HasPrefix(t, tokRecord):
+		switch ivr.RecordOutcome(strings.TrimPrefix(t, tokRecord)) {
+		case ivr.RecordOK, ivr.RecordNoAudio:
+			return nil
+		}
+		return fmt.Errorf("ivrtest: script token %q: want record:ok or record:no_audio", t)
+	case strings.HasPrefix(t, tokTransfer):
+		switch ivr.TransferOutcome(strings.TrimPrefix(t, tokTransfer)) {
+		case ivr.TransferDone, ivr.TransferAfterAgent, ivr.TransferBusy, ivr.TransferNoAnswer, ivr.TransferFailed:
+			return nil
+		}
+		return fmt.Errorf("ivrtest: script token %q: want transfer:transferred, after_agent, busy, no_answer or failed", t)
 	case isKeys(strings.TrimPrefix(t, tokEarly)):
 		return nil
 	}
-	return fmt.Errorf("ivrtest: script token %q: want keys (0-9 * # A-D, ~ for typed ahead), -, hangup or queue:OUTCOME[:AGENT]", t)
+	return fmt.Errorf("ivrtest: script token %q: want keys (0-9 * # A-D, ~ for typed ahead), -, hangup, queue:OUTCOME[:AGENT], record:OUTCOME or transfer:OUTCOME", t)
 }
 
 func isKeys(s string) bool {
@@ -89,12 +110,12 @@ func parseQueue(t string) (ivr.QueueResult, error) {
 		if len(parts) == 2 && parts[1] != "" {
 			r.AgentID = parts[1]
 		}
-	case ivr.QueueMaxWait, ivr.QueueNoAgents:
+	case ivr.QueueMaxWait, ivr.QueueNoAgents, ivr.QueueCallback:
 		if len(parts) == 2 {
 			return r, fmt.Errorf("ivrtest: script token %q: only after_agent takes an agent", t)
 		}
 	default:
-		return r, fmt.Errorf("ivrtest: script token %q: outcome must be after_agent, max_wait or no_agents", t)
+		return r, fmt.Errorf("ivrtest: script token %q: outcome must be after_agent, max_wait, no_agents or callback", t)
 	}
 	return r, nil
 }
@@ -340,4 +361,52 @@ func (c *ScriptedCall) Hangup(ctx context.Context, reason string) error {
 	c.ended = "flow hung up"
 	c.logf("hangup %s", reason)
 	return nil
+}
+
+// Record implements ivr.Call.
+func (c *ScriptedCall) Record(ctx context.Context, req ivr.RecordRequest) (ivr.RecordResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.gone(ctx); err != nil {
+		return ivr.RecordResult{}, err
+	}
+	what := "record " + req.Mailbox
+	if err := c.callerHangsUp(what); err != nil {
+		return ivr.RecordResult{}, err
+	}
+	res := ivr.RecordResult{Outcome: ivr.RecordOK}
+	if strings.HasPrefix(c.head(), tokRecord) {
+		res.Outcome = ivr.RecordOutcome(strings.TrimPrefix(c.pop(), tokRecord))
+	}
+	if res.Outcome == ivr.RecordOK {
+		res.File = req.Mailbox + "/" + c.CallID + ".wav"
+		res.Length = 3 * time.Second
+	}
+	c.logf("%s: %s", what, res.Outcome)
+	return res, nil
+}
+
+// Transfer implements ivr.Call.
+func (c *ScriptedCall) Transfer(ctx context.Context, req ivr.TransferRequest) (ivr.TransferResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.gone(ctx); err != nil {
+		return ivr.TransferResult{}, err
+	}
+	what := fmt.Sprintf("transfer %s %s", req.Mode, req.To)
+	if err := c.callerHangsUp(what); err != nil {
+		return ivr.TransferResult{}, err
+	}
+	res := ivr.TransferResult{Outcome: ivr.TransferAfterAgent, Status: 200}
+	if req.Mode == ivr.TransferBlind {
+		res.Outcome = ivr.TransferDone
+	}
+	if strings.HasPrefix(c.head(), tokTransfer) {
+		res.Outcome = ivr.TransferOutcome(strings.TrimPrefix(c.pop(), tokTransfer))
+	}
+	if res.Outcome == ivr.TransferDone {
+		c.ended = "transferred"
+	}
+	c.logf("%s: %s", what, res.Outcome)
+	return res, nil
 }

@@ -58,9 +58,11 @@ type Call struct {
 	stopOnce sync.Once
 	wg       sync.WaitGroup
 	muted    atomic.Bool
+	payload  atomic.Pointer[[]byte] // audio sent every 20 ms; nil: the phone's fill
 
 	mu       sync.Mutex
 	received []Packet
+	refers   []*sip.Request
 }
 
 func newCall(p *Phone, conn *net.UDPConn) *Call {
@@ -197,6 +199,62 @@ func (c *Call) Hangup(ctx context.Context) error {
 // Mute stops (true) or resumes (false) the phone's audio.
 func (c *Call) Mute(m bool) { c.muted.Store(m) }
 
+// SetPayload changes the audio the phone sends from the next packet on: p
+// (160 bytes of the call's codec) every 20 ms. nil goes back to the
+// phone's fill byte.
+func (c *Call) SetPayload(p []byte) {
+	if p == nil {
+		c.payload.Store(nil)
+		return
+	}
+	b := bytes.Clone(p)
+	c.payload.Store(&b)
+}
+
+// AudioPT is the payload type the phone sends audio with (0 PCMU, 8 PCMA).
+func (c *Call) AudioPT() uint8 { return c.audioPT }
+
+// Refers returns the REFER requests the call received.
+func (c *Call) Refers() []*sip.Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*sip.Request(nil), c.refers...)
+}
+
+// notify sends a NOTIFY for a REFER in the call's dialog, reporting code
+// in a message/sipfrag body with the given Subscription-State.
+func (c *Call) notify(ctx context.Context, code int, state string) error {
+	var target sip.Uri
+	if c.uac != nil {
+		target = c.uac.InviteResponse.Contact().Address
+	} else {
+		target = c.uas.InviteRequest.Contact().Address
+	}
+	req := sip.NewRequest(sip.NOTIFY, *target.Clone())
+	req.AppendHeader(sip.NewHeader("Event", "refer"))
+	req.AppendHeader(sip.NewHeader("Subscription-State", state))
+	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
+	reason := map[int]string{100: "Trying", 180: "Ringing", 200: "OK", 486: "Busy Here", 603: "Decline"}[code]
+	if reason == "" {
+		reason = "Status"
+	}
+	req.SetBody([]byte("SIP/2.0 " + strconv.Itoa(code) + " " + reason + "\r\n"))
+	var res *sip.Response
+	var err error
+	if c.uac != nil {
+		res, err = c.uac.Do(ctx, req)
+	} else {
+		res, err = c.uas.Do(ctx, req)
+	}
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != 200 {
+		return fmt.Errorf("NOTIFY answered %d", res.StatusCode)
+	}
+	return nil
+}
+
 // startMedia reads the peer's SDP and starts sending audio every 20 ms and
 // recording what arrives.
 func (c *Call) startMedia(peerSDP []byte) error {
@@ -242,7 +300,7 @@ func (c *Call) readLoop() {
 
 func (c *Call) sendLoop() {
 	defer c.wg.Done()
-	payload := bytes.Repeat([]byte{c.phone.opts.Fill}, 160)
+	fill := bytes.Repeat([]byte{c.phone.opts.Fill}, 160)
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	first := true
@@ -254,6 +312,10 @@ func (c *Call) sendLoop() {
 		}
 		if c.muted.Load() {
 			continue
+		}
+		payload := fill
+		if p := c.payload.Load(); p != nil {
+			payload = *p
 		}
 		c.send(c.audioPT, first, payload, 160)
 		first = false

@@ -30,6 +30,16 @@ type Answer struct {
 	After time.Duration
 }
 
+// ReferAnswer decides what the phone does with a REFER.
+type ReferAnswer struct {
+	// Code is the response to the REFER (202 accepts it).
+	Code int
+	// Notify, for an accepted REFER, is the status the phone then reports in
+	// NOTIFY sipfrag bodies, as if it had called the target: a NOTIFY with
+	// "100 Trying" first, then one with Notify. 0 sends no NOTIFY.
+	Notify int
+}
+
 // Options configure a phone.
 type Options struct {
 	// Codec is "PCMU" (default) or "PCMA": what the phone offers or picks.
@@ -41,6 +51,9 @@ type Options struct {
 	DTMFPayloadType uint8
 	// Answer is the policy for incoming calls. Default: answer at once.
 	Answer func(req *sip.Request) Answer
+	// Refer is the policy for REFER received in a call (a blind transfer).
+	// Default: 603 Decline.
+	Refer func(req *sip.Request) ReferAnswer
 	// IP is the loopback address the phone binds to. Default 127.0.0.1.
 	IP string
 	// Logger; nil discards.
@@ -116,6 +129,10 @@ func Start(user string, opts Options) (*Phone, error) {
 	srv.OnAck(p.onAck)
 	srv.OnBye(p.onBye)
 	srv.OnInfo(func(req *sip.Request, tx sip.ServerTransaction) {
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	srv.OnRefer(p.onRefer)
+	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
@@ -339,6 +356,42 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	default:
 		dlg.Respond(ans.Code, "Rejected", nil)
 	}
+}
+
+// onRefer answers a REFER in one of the phone's calls by the Refer policy
+// and, when it accepts, reports the outcome in NOTIFYs (RFC 3515).
+func (p *Phone) onRefer(req *sip.Request, tx sip.ServerTransaction) {
+	c := p.lookup(req)
+	if c == nil {
+		tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	c.mu.Lock()
+	c.refers = append(c.refers, req)
+	c.mu.Unlock()
+	ans := ReferAnswer{Code: 603}
+	if p.opts.Refer != nil {
+		ans = p.opts.Refer(req)
+	}
+	reason := "Declined"
+	if ans.Code >= 200 && ans.Code < 300 {
+		reason = "Accepted"
+	}
+	tx.Respond(sip.NewResponseFromRequest(req, ans.Code, reason, nil))
+	if ans.Code < 200 || ans.Code >= 300 || ans.Notify == 0 {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.notify(ctx, 100, "active;expires=60"); err != nil {
+			p.log.Debug("notify failed", "err", err)
+			return
+		}
+		if err := c.notify(ctx, ans.Notify, "terminated;reason=noresource"); err != nil {
+			p.log.Debug("notify failed", "err", err)
+		}
+	}()
 }
 
 func (p *Phone) sdpFor(req *sip.Request) []byte {
