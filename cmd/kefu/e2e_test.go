@@ -40,12 +40,13 @@ access_numbers:
 customers: %s
 tiers: {vip: 120s, key_account: 120s, five_star: 120s, four_star: 60s, one_star: 0s, default: 0s}
 agents:
-  - {id: "1001", password: pw1001, skills: {billing: 5, data: 2, complaints: 2}}
-  - {id: "1002", password: pw1002, skills: {billing: 3, data: 5, complaints: 2}}
+  - {id: "1001", password: pw1001, skills: {billing: 5, data: 2, complaints: 2, vip: 5}}
+  - {id: "1002", password: pw1002, skills: {billing: 3, data: 5, complaints: 2, vip: 3}}
 queues:
   - {name: billing, ring_timeout: 2s, account_manager_wait: 1s}
   - {name: data, ring_timeout: 2s}
   - {name: complaints, ring_timeout: 2s}
+  - {name: vip, ring_timeout: 2s, account_manager_wait: 1s}
 `
 
 // syncBuffer collects Kefu's log for the failure report.
@@ -93,6 +94,12 @@ func rtpRange() string {
 
 func startKefu(t *testing.T, mediaTimeout string) *testKefu {
 	t.Helper()
+	return startKefuFlows(t, mediaTimeout, sampleFlows)
+}
+
+// startKefuFlows starts Kefu on the flows in flowsDir.
+func startKefuFlows(t *testing.T, mediaTimeout, flowsDir string) *testKefu {
+	t.Helper()
 	dir := t.TempDir()
 	customers, err := filepath.Abs("../../testdata/customers.csv")
 	if err != nil {
@@ -106,7 +113,7 @@ func startKefu(t *testing.T, mediaTimeout string) *testKefu {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	a, err := newApp(serveOptions{config: cfgPath, flows: "../../flows", logLevel: "debug"}, logs)
+	a, err := newApp(serveOptions{config: cfgPath, flows: flowsDir, logLevel: "debug", data: filepath.Join(dir, "data"), ttsCache: ttsCache}, logs)
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
 	}

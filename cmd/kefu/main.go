@@ -1,5 +1,6 @@
 // Command kefu is Kefu's single binary: the SIP IVR and call router (kefu
-// serve, or plain kefu) and its tools (kefu flows check).
+// serve, or plain kefu) and its tools (kefu flows check, simulate, test,
+// graph).
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -16,6 +18,9 @@ const usage = `Kefu — IVR and skill-based call router for carrier hotlines.
 Usage:
   kefu [serve] [flags]     run the SIP front end, IVR and router (default)
   kefu flows check DIR     validate every flow in DIR; exit 1 on any error
+  kefu flows simulate FLOW run one call of a flow with a scripted caller
+  kefu flows test [DIR]    run the scenario tests (flows/tests); exit 1 on a failure
+  kefu flows graph FLOW    print a flow as a Mermaid flowchart
 
 Run "kefu serve -h" for the server's flags.
 `
@@ -65,6 +70,8 @@ type serveOptions struct {
 	redis    string
 	rtpPorts string
 	logLevel string
+	data     string
+	ttsCache string
 }
 
 // parseServeFlags reads flags, each defaulting to its KEFU_* environment
@@ -86,6 +93,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.StringVar(&o.redis, "redis", env("KEFU_REDIS", ""), "Redis URL for shared queues (env KEFU_REDIS); empty uses the embedded store")
 	fs.StringVar(&o.rtpPorts, "rtp-ports", env("KEFU_RTP_PORTS", ""), "RTP port range LO-HI (env KEFU_RTP_PORTS; default from config, else 20000-29999)")
 	fs.StringVar(&o.logLevel, "log-level", env("KEFU_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env KEFU_LOG_LEVEL)")
+	fs.StringVar(&o.data, "data", env("KEFU_DATA", defaultDataDir()), "directory for voicemail, switch states and the speech cache (env KEFU_DATA)")
+	fs.StringVar(&o.ttsCache, "tts-cache", env("KEFU_TTS_CACHE", ""), "directory of rendered text prompts (env KEFU_TTS_CACHE; default DATA/tts-cache)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -93,4 +102,16 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 		return o, fmt.Errorf("unexpected arguments %q: kefu serve takes only flags", fs.Args())
 	}
 	return o, nil
+}
+
+// defaultDataDir is where Kefu keeps what it writes: $XDG_STATE_HOME/kefu,
+// else ~/.local/state/kefu, else kefu-data in the working directory.
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "kefu")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "kefu")
+	}
+	return "kefu-data"
 }

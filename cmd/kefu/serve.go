@@ -18,14 +18,22 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"kefu/cmd/kefu/internal/api"
 	"kefu/cmd/kefu/internal/config"
 	"kefu/ivr"
+	"kefu/ivr/ivrmetrics"
+	"kefu/ivr/reload"
+	"kefu/ivr/switchboard"
 	"kefu/routing"
 	"kefu/routing/directory"
 	"kefu/routing/memstore"
 	"kefu/sip"
 	"kefu/sip/media"
+	"kefu/sip/tts"
 )
 
 // app is one running Kefu: every part, wired together.
@@ -33,9 +41,11 @@ type app struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	prompts *media.Catalog
-	flows   *flowSet
+	flows   *reload.Reloader
+	metrics *prometheus.Registry // the app's own, served at /metrics
 	dir     *callerDirectory
 	router  *routing.Router
+	warm    *warmer
 	sip     *sip.Server
 	http    *http.Server
 
@@ -87,29 +97,58 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	if promptDir == "" {
 		promptDir = filepath.Join(o.flows, "prompts")
 	}
-	prompts, err := media.LoadCatalog(promptDir)
+	prompts := &media.Catalog{} // loadFlows fills it
+	dataDir := o.data
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w (choose another with -data)", err)
+	}
+	ttsCache := o.ttsCache
+	if ttsCache == "" {
+		ttsCache = filepath.Join(dataDir, "tts-cache")
+	}
+	speech, err := tts.New(tts.Config{CacheDir: ttsCache, Catalog: prompts, Logger: log.With("part", "tts")})
 	if err != nil {
-		return nil, fmt.Errorf("prompts: %w", err)
+		return nil, fmt.Errorf("speech engine: %w", err)
+	}
+	warm := newWarmer(speech, log.With("part", "tts"))
+	switches, err := switchboard.Open(filepath.Join(dataDir, "switches.json"))
+	if err != nil {
+		return nil, fmt.Errorf("switches: %w", err)
 	}
 	queues := map[string]bool{}
 	for _, q := range cfg.Queues {
 		queues[q.Name] = true
 	}
-	set, err := ivr.Load(o.flows, ivr.LoadOptions{Prompts: prompts, Queues: nameSet(queues)})
+
+	// The app's own registry: nothing global.
+	reg := prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	ivrMetrics, err := ivrmetrics.New(reg)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	flows, err := reload.New(reload.Config{
+		Dir: o.flows,
+		Load: func() (*ivr.Set, error) {
+			return loadFlows(cfg, o.flows, promptDir, prompts, nameSet(queues))
+		},
+		Logger: log.With("part", "flows"),
+		OnActivate: func(set *ivr.Set) {
+			ivrMetrics.FlowSetActive(set.Version())
+			warm.activate(set)
+		},
+		OnReload: func(st reload.Status) {
+			ivrMetrics.FlowReload(string(st.LastReload.Result), st.LastReload.At)
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("flows: %w", err)
 	}
-	flows := &flowSet{set: set, log: log}
-	var missing []string
-	for _, name := range cfg.FlowNames() {
-		if !flows.HasFlow(name) {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("%s: access_numbers name flows %q that are not in %s (flows there: %s)",
-			cfg.Path, missing, o.flows, strings.Join(set.Names(), ", "))
-	}
+	ivrMetrics.FlowsLoaded(flows.Status().LoadedAt)
 
 	tiers := map[string]time.Duration{}
 	for name, d := range cfg.Tiers {
@@ -151,7 +190,7 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	}
 	dir.boosts = router.Tiers()
 
-	a := &app{cfg: cfg, log: log, prompts: prompts, flows: flows, dir: dir, router: router, sipErr: make(chan error, 1)}
+	a := &app{cfg: cfg, log: log, prompts: prompts, flows: flows, metrics: reg, dir: dir, router: router, warm: warm, sipErr: make(chan error, 1)}
 	scfg := sip.Config{
 		Listen:         listen,
 		RTPLow:         lo,
@@ -163,6 +202,7 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		Realm:          cfg.SIP.Realm,
 		RegisterExpiry: cfg.SIP.RegisterExpiry.D(),
 		UserAgent:      cfg.SIP.UserAgent,
+		VoicemailDir:   filepath.Join(dataDir, "voicemail"),
 		Logger:         log.With("part", "sip"),
 	}
 	if cfg.SIP.Advertise != "" {
@@ -171,8 +211,13 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	for _, t := range cfg.Trunks {
 		scfg.Trunks = append(scfg.Trunks, sip.Trunk{Name: t.Name, Networks: t.Prefixes})
 	}
+	runner := &flowSet{
+		flows:    flows,
+		log:      log.With("part", "ivr"),
+		services: ivr.Services{Observer: ivrMetrics, Directory: dir, Speaker: speech, Switches: switches},
+	}
 	a.sip, err = sip.New(scfg, sip.Deps{
-		Flows: flows, Router: router, Directory: dir, Prompts: prompts,
+		Flows: runner, Router: router, Directory: dir, Prompts: prompts,
 		OnRegistration: a.onRegistration,
 	})
 	if err != nil {
@@ -180,11 +225,14 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.http = &http.Server{
-		Handler:           api.New(router, a.sip, a, log.With("part", "http")),
+		Handler: api.New(api.Deps{
+			Router: router, Front: a.sip, Health: a, Flows: flows, Switches: switches,
+			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		}, log.With("part", "http")),
 		ReadHeaderTimeout: api.ReadHeaderTimeout,
 		IdleTimeout:       api.IdleTimeout,
 	}
-	log.Info("kefu configured", "config", cfg.Path, "flows", strings.Join(set.Names(), ","),
+	log.Info("kefu configured", "config", cfg.Path, "flows", strings.Join(flows.Current().Names(), ","),
 		"prompts", prompts.Len(), "agents", len(cfg.Agents), "queues", len(cfg.Queues))
 	return a, nil
 }
@@ -215,7 +263,8 @@ func (a *app) onRegistration(agentID string, registered bool) {
 	}
 }
 
-// start binds SIP and HTTP and serves them in the background.
+// start binds SIP and HTTP and serves them in the background, and watches
+// the flows directory.
 func (a *app) start(httpAddr string) error {
 	ln, err := net.Listen("tcp", httpAddr)
 	if err != nil {
@@ -244,6 +293,12 @@ func (a *app) start(httpAddr string) error {
 			a.log.Error("http server", "err", err)
 		}
 	})
+	a.wg.Go(func() {
+		// Without the watcher, SIGHUP and POST /api/flows/reload still work.
+		if err := a.flows.Watch(ctx); err != nil {
+			a.log.Error("flow files are not watched: reload with SIGHUP or POST /api/flows/reload", "err", err)
+		}
+	})
 	a.log.Info("http listening", "addr", ln.Addr().String())
 	return nil
 }
@@ -257,11 +312,13 @@ func (a *app) shutdown() {
 	a.wg.Wait()
 	a.sip.Close()
 	a.router.Close()
+	a.warm.close()
 }
 
 // serve runs Kefu until a signal: SIGTERM drains (new calls get 503, calls in
-// progress finish), SIGINT hangs up every call and stops; a second signal
-// during a drain stops at once.
+// progress finish), SIGINT hangs up every call and stops; a second SIGTERM
+// or SIGINT during a drain stops at once. SIGHUP reloads the flows at any
+// time (calls in progress keep the flow they started with).
 func serve(o serveOptions, logOut io.Writer) error {
 	a, err := newApp(o, logOut)
 	if err != nil {
@@ -274,14 +331,26 @@ func serve(o serveOptions, logOut io.Writer) error {
 		a.router.Close()
 		return err
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	// stopSignal waits for SIGTERM or SIGINT, reloading on each SIGHUP.
+	stopSignal := func(done <-chan error) (os.Signal, error) {
+		for {
+			select {
+			case sig := <-sigs:
+				if sig != syscall.SIGHUP {
+					return sig, nil
+				}
+				a.flows.Reload("SIGHUP")
+			case err := <-done:
+				return nil, err
+			}
+		}
+	}
 
-	var sig os.Signal
-	select {
-	case sig = <-sigs:
-	case err := <-a.sipErr:
+	sig, err := stopSignal(a.sipErr)
+	if sig == nil {
 		a.shutdown()
 		return fmt.Errorf("sip stopped: %w", err)
 	}
@@ -291,9 +360,7 @@ func serve(o serveOptions, logOut io.Writer) error {
 		a.log.Info("SIGTERM: draining; calls in progress will finish (send SIGINT to end them now)", "calls", len(a.sip.Calls()))
 		idle := make(chan error, 1)
 		go func() { idle <- a.sip.WaitIdle(context.Background()) }()
-		select {
-		case <-idle:
-		case sig = <-sigs:
+		if sig, _ = stopSignal(idle); sig != nil {
 			a.log.Info("second signal: ending calls now", "signal", sig.String())
 			a.hangupAll()
 		}
@@ -318,23 +385,63 @@ func (a *app) hangupAll() {
 	}
 }
 
-// flowSet runs flows from the loaded set for the SIP front end.
-type flowSet struct {
-	set *ivr.Set
-	log *slog.Logger
+// loadFlows loads the flows directory as one set, the way the server runs
+// it: prompts and queues checked, and every flow the configuration names
+// present (a set without them would turn callers away). It first loads the
+// prompt files again and adds them to the catalogue, new and changed ones,
+// so that a recording dropped into the prompt directory goes live with the
+// flow that plays it. The reloader calls it at start and on every reload.
+func loadFlows(cfg *config.Config, dir, promptDir string, prompts *media.Catalog, queues ivr.Registry) (*ivr.Set, error) {
+	fresh, err := media.LoadCatalog(promptDir)
+	if err != nil {
+		return nil, fmt.Errorf("prompts: %w", err)
+	}
+	for _, name := range fresh.Names() {
+		if p, ok := fresh.Get(name); ok {
+			prompts.Add(p)
+		}
+	}
+	set, err := ivr.Load(dir, ivr.LoadOptions{Prompts: prompts, Queues: queues})
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, name := range cfg.FlowNames() {
+		if _, ok := set.Flow(name); !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s: access_numbers name flows %q that are not in %s (flows there: %s); add them or change the configuration",
+			cfg.Path, missing, dir, strings.Join(set.Names(), ", "))
+	}
+	return set, nil
 }
 
+// flowSet runs flows for the SIP front end from the reloader's active set.
+// Each call takes the set that is active when its flow starts and keeps
+// that *ivr.Flow to the end, whatever is reloaded meanwhile.
+type flowSet struct {
+	flows    *reload.Reloader
+	log      *slog.Logger
+	services ivr.Services
+}
+
+// HasFlow reports whether the active set has the flow.
 func (f *flowSet) HasFlow(name string) bool {
-	_, ok := f.set.Flow(name)
+	_, ok := f.flows.Current().Flow(name)
 	return ok
 }
 
+// RunFlow runs the named flow of the active set on call.
 func (f *flowSet) RunFlow(ctx context.Context, name string, call ivr.Call) error {
-	flow, ok := f.set.Flow(name)
+	set := f.flows.Current()
+	flow, ok := set.Flow(name)
 	if !ok {
-		return fmt.Errorf("flow %q is not loaded", name)
+		return fmt.Errorf("flow %q is not in the active flow set %s (flows: %s): check the flows directory and GET /api/flows",
+			name, set.Version(), strings.Join(set.Names(), ", "))
 	}
-	_, err := ivr.Run(ctx, flow, call, ivr.RunOptions{Logger: f.log.With("part", "ivr")})
+	_, err := ivr.Run(ctx, flow, call, ivr.RunOptions{Logger: f.log, Services: f.services})
 	return err
 }
 

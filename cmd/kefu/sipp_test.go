@@ -25,7 +25,18 @@ import (
 // would. sipp replays RFC 2833 digits from pcap files with a raw socket, so
 // these tests need root or CAP_NET_RAW; bash .ci/run installs sipp.
 
-var kefuBin string
+// Set up once by TestMain for every test of the package.
+var (
+	kefuBin string
+	// sampleFlows is a flows directory with the fixed three-queue menu of
+	// ivr/testdata/sample and the recordings of flows/prompts: the calls of
+	// most tests walk it, so that edits to the real sample flows do not move
+	// them. Tests of the real flows use hotlineFlows.
+	sampleFlows string
+	// ttsCache is shared by every Kefu the tests start, so each text is
+	// rendered once per run.
+	ttsCache string
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "kefu-bin-")
@@ -33,6 +44,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	if sampleFlows, err = makeSampleFlows(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ttsCache = filepath.Join(dir, "tts-cache")
 	kefuBin = filepath.Join(dir, "kefu")
 	out, err := exec.Command("go", "build", "-race", "-o", kefuBin, ".").CombinedOutput()
 	if err != nil {
@@ -85,16 +101,78 @@ access_numbers:
   "10087": direct
 customers: %s
 agents:
-  - {id: "1001", password: kefu-1001, skills: {billing: 5, data: 3, complaints: 3}}
-  - {id: "1002", password: kefu-1002, skills: {billing: 3, data: 5, complaints: 3}}
+  - {id: "1001", password: kefu-1001, skills: {billing: 5, data: 3, complaints: 3, vip: 5}}
+  - {id: "1002", password: kefu-1002, skills: {billing: 3, data: 5, complaints: 3, vip: 3}}
 queues:
   - {name: billing, ring_timeout: 3s}
   - {name: data, ring_timeout: 3s}
   - {name: complaints, ring_timeout: 3s}
+  - {name: vip, ring_timeout: 3s}
 `
 
 // startKefuProcess runs the kefu binary and waits for /healthz.
 func startKefuProcess(t *testing.T) *kefuProc {
+	t.Helper()
+	return startKefuProcessFlows(t, sampleFlows)
+}
+
+// makeSampleFlows builds the flows directory of sampleFlows under dir.
+func makeSampleFlows(dir string) (string, error) {
+	out := filepath.Join(dir, "sample-flows")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	files, err := filepath.Glob("../../ivr/testdata/sample/*.yaml")
+	if err != nil || len(files) == 0 {
+		return "", fmt.Errorf("no sample flows in ivr/testdata/sample: %v", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(out, filepath.Base(f)), b, 0o644); err != nil {
+			return "", err
+		}
+	}
+	prompts, err := filepath.Abs("../../flows/prompts")
+	if err != nil {
+		return "", err
+	}
+	return out, os.Symlink(prompts, filepath.Join(out, "prompts"))
+}
+
+// hotlineFlows copies the real sample flows (flows/) into a temporary
+// directory with the agents' calendar open around the clock, so that a
+// test does not depend on the time of day it runs at.
+func hotlineFlows(t *testing.T) string {
+	t.Helper()
+	out := t.TempDir()
+	files, err := filepath.Glob("../../flows/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no flows in ../../flows: %v", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Base(f) == "calendars.yaml" {
+			b = []byte("kind: calendars\ncalendars:\n  hotline:\n    timezone: Asia/Shanghai\n    weekly: {daily: [\"00:00-24:00\"]}\n")
+		}
+		if err := os.WriteFile(filepath.Join(out, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prompts, _ := filepath.Abs("../../flows/prompts")
+	if err := os.Symlink(prompts, filepath.Join(out, "prompts")); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// startKefuProcessFlows runs the kefu binary on the flows in flowsDir.
+func startKefuProcessFlows(t *testing.T, flowsDir string) *kefuProc {
 	t.Helper()
 	dir := t.TempDir()
 	customers, _ := filepath.Abs("../../testdata/customers.csv")
@@ -109,7 +187,7 @@ func startKefuProcess(t *testing.T) *kefuProc {
 		log:  &syncBuffer{},
 		done: make(chan struct{}),
 	}
-	k.cmd = exec.Command(kefuBin, "serve", "-config", cfg, "-flows", "../../flows",
+	k.cmd = exec.Command(kefuBin, "serve", "-config", cfg, "-flows", flowsDir, "-data", filepath.Join(dir, "data"), "-tts-cache", ttsCache,
 		"-http", fmt.Sprintf("127.0.0.1:%d", httpPort), "-log-level", "debug")
 	k.cmd.Stdout, k.cmd.Stderr = k.log, k.log
 	if err := k.cmd.Start(); err != nil {
@@ -271,7 +349,7 @@ func TestSippCallBridged(t *testing.T) {
 	if !regexp.MustCompile(`msg=digit .*key=1 source=rfc4733`).MatchString(log) {
 		t.Error("kefu did not decode the digit 1 from sipp's RFC 2833 pcap")
 	}
-	m := regexp.MustCompile(`msg="bridge ended".*caller_rtp_in=(\d+) agent_rtp_in=(\d+)`).FindStringSubmatch(log)
+	m := regexp.MustCompile(`msg="bridge ended".*caller_rtp_in=(\d+) leg_rtp_in=(\d+)`).FindStringSubmatch(log)
 	if m == nil {
 		t.Fatal("no bridge in kefu's log")
 	}
@@ -392,4 +470,53 @@ func TestSippTCP(t *testing.T) {
 		k.get(t, "/api/calls", &calls)
 		return len(calls) == 0
 	})
+}
+
+// TestSippSurvey drives the real hotline flow (flows/, with the agents'
+// calendar open around the clock) from sipp as the trunk: the caller chooses
+// English, bills, types an account number, is served by agent 1001 (a SIP
+// phone that answers and hangs up), answers the two survey questions and is
+// thanked and hung up on. Every key is an RFC 2833 event made by sipp.
+func TestSippSurvey(t *testing.T) {
+	k := startKefuFlows(t, "", hotlineFlows(t))
+	waitFor(t, 120*time.Second, "text prompts rendered", func() bool {
+		return strings.Contains(k.log.String(), `msg="text prompts ready"`)
+	})
+	agent := k.phone("1001", "pw1001", testphone.Options{Fill: 0x37})
+	k.ready("1001")
+	caller := startSipp(t, "caller_survey.xml", k.sip.String(), "-s", "10086", "-p", strconv.Itoa(freePort(t)),
+		"-m", "1", "-mi", "127.0.0.1", "-mp", strconv.Itoa(freePort(t)),
+		"-key", "caller", "13800000001")
+
+	ac := incoming(t, agent, 30*time.Second)
+	if got := ac.Header("X-Kefu-Queue"); got != "billing" {
+		t.Errorf("agent INVITE X-Kefu-Queue = %q, want billing", got)
+	}
+	time.Sleep(2 * time.Second) // the conversation
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ac.Hangup(ctx); err != nil {
+		t.Fatalf("agent hangup: %v", err)
+	}
+	caller.wait(t, "caller")
+
+	log := k.log.String()
+	end := regexp.MustCompile(`msg="ivr run ended".*`).FindString(log)
+	if end == "" {
+		t.Fatal("no ivr run ended line in kefu's log")
+	}
+	for _, want := range []string{
+		"end=hangup", "node=thanks", "lang=en",
+		"path=choose_language,who_is_calling,priority_check,notices,main_menu,billing,account,ask,done,agents_hours,route,billing_queue,survey,thanks",
+		`survey="satisfaction=5 solved=solved"`,
+		"account_no=****", "intent=billing",
+	} {
+		if !strings.Contains(end, want) {
+			t.Errorf("run ended without %s:\n%s", want, end)
+		}
+	}
+	if strings.Contains(log, "12345678") {
+		t.Error("the account number (a sensitive variable) appears in kefu's log")
+	}
+	k.idle()
 }

@@ -1,5 +1,6 @@
 // Package api is Kefu's HTTP interface: health, the live state of queues,
-// agents and calls as JSON, and agent state changes.
+// agents and calls as JSON, agent state changes, the flow set (status,
+// reload, rollback) and the Prometheus metrics.
 package api
 
 import (
@@ -7,12 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 
+	"kefu/ivr/reload"
 	"kefu/routing"
 	"kefu/sip"
 )
@@ -36,29 +39,68 @@ type Health interface {
 	Draining() bool
 }
 
+// Flows is what the API needs of the flow reloader (*reload.Reloader).
+type Flows interface {
+	Status() reload.Status
+	Reload(reason string) reload.Status
+	Rollback(version string) error
+}
+
+// Deps are what the API serves.
+type Deps struct {
+	// Router and Front are required.
+	Router Router
+	Front  Front
+	// Health may be nil: /healthz then always says ok.
+	Health Health
+	// Flows may be nil: the /api/flows endpoints then answer 404.
+	Flows Flows
+	// Metrics serves GET /metrics (promhttp on the server's registry);
+	// nil: no /metrics.
+	Metrics http.Handler
+	// Switches may be nil: the /api/switches endpoints then answer 404.
+	Switches Switches
+}
+
 // Handler serves the API.
 type Handler struct {
-	router Router
-	front  Front
-	health Health
-	log    *slog.Logger
-	mux    *http.ServeMux
+	router   Router
+	front    Front
+	health   Health
+	flows    Flows
+	switches Switches
+	log      *slog.Logger
+	mux      *http.ServeMux
 }
 
 // New builds the API handler.
-func New(router Router, front Front, health Health, log *slog.Logger) *Handler {
+func New(d Deps, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{router: router, front: front, health: health, log: log, mux: http.NewServeMux()}
+	h := &Handler{router: d.Router, front: d.Front, health: d.Health, flows: d.Flows, log: log, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.HandleFunc("GET /api/queues", h.queues)
 	h.mux.HandleFunc("GET /api/agents", h.agents)
 	h.mux.HandleFunc("GET /api/calls", h.calls)
 	h.mux.HandleFunc("POST /api/agents/{id}/state", h.setState)
+	if d.Flows != nil {
+		h.mux.HandleFunc("GET /api/flows", h.flowStatus)
+		h.mux.HandleFunc("POST /api/flows/reload", h.flowReload)
+		h.mux.HandleFunc("POST /api/flows/rollback", h.flowRollback)
+	}
+	if d.Switches != nil {
+		h.switches = d.Switches
+		h.mux.HandleFunc("GET /api/switches", h.switchList)
+		h.mux.HandleFunc("POST /api/switches/{name}", h.switchSet)
+	}
+	if d.Metrics != nil {
+		h.mux.Handle("GET /metrics", d.Metrics)
+	}
 	return h
 }
 
+// ServeHTTP routes a request to its endpoint.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
@@ -117,17 +159,8 @@ type stateRequest struct {
 
 func (h *Handler) setState(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	// JSON only: a browser cannot send it cross-site without a CORS
-	// preflight, so a web page cannot change agents' states behind their back.
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
-		writeError(w, http.StatusUnsupportedMediaType, `send the body as Content-Type: application/json, e.g. curl -H 'Content-Type: application/json' -d '{"state":"ready"}'`)
-		return
-	}
 	var req stateRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf(`body must be JSON like {"state":"ready"}: %v`, err))
+	if !decodeJSON(w, r, &req, false, `{"state":"ready"}`) {
 		return
 	}
 	state := routing.AgentState(req.State)
@@ -187,6 +220,28 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.Error("api error", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
+}
+
+// decodeJSON reads a small JSON body into v, answering 415 or 400 itself
+// (and returning false) when it is not one. JSON only: a browser cannot
+// send it cross-site without a CORS preflight, so a web page cannot act
+// behind an operator's back. With emptyOK, an empty body leaves v as it is.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool, example string) bool {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+		writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf(`send the body as Content-Type: application/json, e.g. curl -H 'Content-Type: application/json' -d '%s'`, example))
+		return false
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if emptyOK && errors.Is(err, io.EOF) {
+		return true
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf(`body must be JSON like %s: %v`, example, err))
+		return false
+	}
+	return true
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

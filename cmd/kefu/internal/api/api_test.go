@@ -62,7 +62,7 @@ func newTest(setErr error, draining bool) (*Handler, *fakeRouter) {
 		agents: []routing.AgentStatus{{ID: "1002", State: routing.AgentLoggedOut}, {ID: "1001", State: routing.AgentNotReady}},
 		setErr: setErr,
 	}
-	return New(r, fakeFront{registered: map[string]bool{"1001": true}}, fakeHealth(draining), nil), r
+	return New(Deps{Router: r, Front: fakeFront{registered: map[string]bool{"1001": true}}, Health: fakeHealth(draining)}, nil), r
 }
 
 func do(h http.Handler, method, path, contentType, body string) *httptest.ResponseRecorder {

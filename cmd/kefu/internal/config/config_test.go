@@ -46,8 +46,8 @@ func TestSample(t *testing.T) {
 		{"agent ids", agentIDs(c), []string{"1001", "1002", "1003"}},
 		{"agents[0].name", c.Agents[0].Name, "Wang Fang"},
 		{"agents[0].password", c.Agents[0].Password, "kefu-1001"},
-		{"agents[1].skills", c.Agents[1].Skills, map[string]int{"billing": 3, "data": 5}},
-		{"queue names", c.QueueNames(), []string{"billing", "data", "complaints"}},
+		{"agents[1].skills", c.Agents[1].Skills, map[string]int{"billing": 3, "data": 5, "vip": 4}},
+		{"queue names", c.QueueNames(), []string{"billing", "data", "complaints", "vip"}},
 		{"flow names", c.FlowNames(), []string{"direct", "main"}},
 	} {
 		if !reflect.DeepEqual(tc.got, tc.want) {
@@ -62,6 +62,8 @@ func TestSample(t *testing.T) {
 			RingTimeout: d(15 * time.Second), AccountManagerWait: d(30 * time.Second)},
 		{Name: "complaints", Skill: "complaints", ServiceLevel: d(20 * time.Second), MaxWait: d(10 * time.Minute),
 			RingTimeout: d(15 * time.Second), WrapUp: d(15 * time.Second), AccountManagerWait: d(30 * time.Second)},
+		{Name: "vip", Skill: "vip", ServiceLevel: d(10 * time.Second), MaxWait: d(3 * time.Minute),
+			RingTimeout: d(15 * time.Second), AccountManagerWait: d(30 * time.Second)},
 	}
 	if !reflect.DeepEqual(c.Queues, want) {
 		t.Errorf("queues =\n%+v\nwant\n%+v", c.Queues, want)
