@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"kefu/cmd/kefu/internal/config"
 	"kefu/ivr"
 	"kefu/ivr/ivrtest"
 	"kefu/ivr/scenario"
@@ -54,6 +55,7 @@ func flowsCommand(args []string, stdout, stderr io.Writer) int {
 func flowsCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("kefu flows check", stderr)
 	promptDir := fs.String("prompts", "", "prompt directory (default DIR/prompts)")
+	cfgPath := fs.String("config", os.Getenv("KEFU_CONFIG"), "server configuration whose queues the flows may use (env KEFU_CONFIG; default: the built-in sample, as kefu serve)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return 2
@@ -62,7 +64,17 @@ func flowsCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, flowsUsage)
 		return 2
 	}
-	set, code := openFlows(pos[0], *promptDir, stdout, stderr)
+	var cfg *config.Config
+	if *cfgPath == "" {
+		cfg, err = config.Parse(config.SampleName, config.Sample)
+	} else {
+		cfg, err = config.Load(*cfgPath)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	set, code := openFlowsQueues(pos[0], *promptDir, ivr.Names(cfg.QueueNames()), stdout, stderr)
 	if set == nil {
 		return code
 	}
@@ -79,6 +91,12 @@ func flowsCheck(args []string, stdout, stderr io.Writer) int {
 // configuration). On failure it prints the problems, one per line, and
 // returns a nil set and the exit code.
 func openFlows(dir, promptDir string, stdout, stderr io.Writer) (*ivr.Set, int) {
+	return openFlowsQueues(dir, promptDir, nil, stdout, stderr)
+}
+
+// openFlowsQueues is openFlows that also checks queue names against
+// queues (nil: not checked).
+func openFlowsQueues(dir, promptDir string, queues ivr.Registry, stdout, stderr io.Writer) (*ivr.Set, int) {
 	if promptDir == "" {
 		promptDir = filepath.Join(dir, "prompts")
 	}
@@ -87,7 +105,7 @@ func openFlows(dir, promptDir string, stdout, stderr io.Writer) (*ivr.Set, int) 
 		fmt.Fprintf(stderr, "%v (give the recordings' directory with -prompts)\n", err)
 		return nil, 1
 	}
-	set, err := ivr.Load(dir, ivr.LoadOptions{Prompts: prompts})
+	set, err := ivr.Load(dir, ivr.LoadOptions{Prompts: prompts, Queues: queues})
 	if err != nil {
 		var le *ivr.LoadError
 		if errors.As(err, &le) {
