@@ -145,13 +145,37 @@ func (v *visit) queued(queue string, r QueueResult) {
 // env returns the variables expressions see now.
 func (v *visit) env() map[string]any { return v.r.env(v.fr) }
 
-// play plays catalogue prompts in the caller's language.
+// play plays catalogue prompts in the caller's language. With barge-in, a
+// key already waiting (put back by a collect node) cuts the prompt at once.
 func (v *visit) play(ctx context.Context, ids []string, bargeIn bool) error {
+	if bargeIn && len(v.r.pending) > 0 {
+		return nil
+	}
 	names := v.resolve(ctx, ids)
 	if len(names) == 0 {
 		return nil
 	}
 	return v.call.Play(ctx, names, bargeIn)
+}
+
+// readDigit returns the next key: one a node put back first, then the
+// call's.
+func (v *visit) readDigit(ctx context.Context, timeout time.Duration) (rune, error) {
+	if len(v.r.pending) > 0 {
+		d := v.r.pending[0]
+		v.r.pending = v.r.pending[1:]
+		return d, nil
+	}
+	return v.call.ReadDigit(ctx, timeout)
+}
+
+// unread puts a key back for the next node that reads one.
+func (v *visit) unread(d rune) { v.r.pending = append([]rune{d}, v.r.pending...) }
+
+// flush drops the keys pressed so far.
+func (v *visit) flush() {
+	v.r.pending = nil
+	v.call.FlushDigits()
 }
 
 // resolve turns catalogue prompt ids into prompt names the Call can play.
@@ -184,6 +208,7 @@ type runner struct {
 	lang     string
 	customer CustomerVars
 	queue    QueueVars
+	pending  []rune // keys read from the call and put back by a node
 	now      func() time.Time
 	top      *frame // the flow the call started in; only it ends the call
 }

@@ -115,7 +115,7 @@ func (k *collect) run(ctx context.Context, v *visit) (string, error) {
 		defer m.MaskDigits(false)
 	}
 	if k.flush {
-		v.call.FlushDigits()
+		v.flush()
 	}
 	var reprompt []string
 	for failures := 0; ; failures++ {
@@ -161,7 +161,7 @@ func (k *collect) read(ctx context.Context, v *visit) (string, error) {
 	var b strings.Builder
 	timeout := k.timeout
 	for b.Len() < k.max {
-		d, err := v.call.ReadDigit(ctx, timeout)
+		d, err := v.readDigit(ctx, timeout)
 		if errors.Is(err, ErrNoInput) && ctx.Err() == nil {
 			break
 		}
@@ -178,8 +178,26 @@ func (k *collect) read(ctx context.Context, v *visit) (string, error) {
 		b.WriteRune(d)
 		timeout = k.interDigit
 	}
+	if b.Len() == k.max && k.terminator != 0 {
+		// The prompt likely asked for the terminator after the number: take
+		// it if it comes at once, so that it does not land in the next
+		// menu; any other key is put back for the next node.
+		d, err := v.readDigit(ctx, terminatorGrace)
+		switch {
+		case err == nil && d == k.terminator:
+			v.digits = append(v.digits, d)
+		case err == nil:
+			v.unread(d)
+		case !errors.Is(err, ErrNoInput) || ctx.Err() != nil:
+			return "", err
+		}
+	}
 	return b.String(), nil
 }
+
+// terminatorGrace is how long a collect node that has max_digits keys
+// waits for the terminator the caller was asked to press.
+const terminatorGrace = 700 * time.Millisecond
 
 // check says why an entry is refused, or "".
 func (k *collect) check(entry string) string {

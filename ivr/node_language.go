@@ -70,7 +70,7 @@ func (l *language) run(ctx context.Context, v *visit) (string, error) {
 	if err := v.play(ctx, l.prompt, true); err != nil {
 		return "", err
 	}
-	d, err := v.call.ReadDigit(ctx, l.timeout)
+	d, err := v.readDigit(ctx, l.timeout)
 	switch {
 	case errors.Is(err, ErrNoInput) && ctx.Err() == nil:
 		v.r.trace("set", v.node.Name, "no choice; language stays "+v.r.lang)

@@ -111,7 +111,7 @@ type menu struct {
 // "failed" when every try ended in silence or a wrong key.
 func (m *menu) run(ctx context.Context, v *visit) (string, error) {
 	if m.flush {
-		v.call.FlushDigits()
+		v.flush()
 	}
 	var reprompt []string
 	for failures := 0; ; {
@@ -123,7 +123,7 @@ func (m *menu) run(ctx context.Context, v *visit) (string, error) {
 		if err := v.play(ctx, prompts, m.bargeIn); err != nil {
 			return "", err
 		}
-		d, err := v.call.ReadDigit(ctx, m.timeout)
+		d, err := v.readDigit(ctx, m.timeout)
 		switch {
 		case err == nil:
 			v.digits = append(v.digits, d)

@@ -67,7 +67,7 @@ func (r *record) run(ctx context.Context, v *visit) (string, error) {
 	if err := v.play(ctx, r.prompt, false); err != nil {
 		return "", err
 	}
-	v.call.FlushDigits() // keys pressed during the prompt must not end the recording at once
+	v.flush() // keys pressed during the prompt must not end the recording at once
 	res, err := v.call.Record(ctx, r.req)
 	if err != nil {
 		return "", err

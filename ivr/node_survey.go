@@ -149,7 +149,7 @@ type survey struct {
 }
 
 func (sv *survey) run(ctx context.Context, v *visit) (string, error) {
-	v.call.FlushDigits() // keys pressed to the agent are not answers
+	v.flush() // keys pressed to the agent are not answers
 	answered := 0
 	for _, q := range sv.questions {
 		var reprompt []string
@@ -157,7 +157,7 @@ func (sv *survey) run(ctx context.Context, v *visit) (string, error) {
 			if err := v.play(ctx, append(append([]string(nil), reprompt...), q.prompt...), true); err != nil {
 				return "", err
 			}
-			d, err := v.call.ReadDigit(ctx, sv.timeout)
+			d, err := v.readDigit(ctx, sv.timeout)
 			if errors.Is(err, ErrNoInput) && ctx.Err() == nil {
 				reprompt = nil
 				continue
