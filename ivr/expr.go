@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr"
+	exprast "github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 )
@@ -65,7 +67,48 @@ func compileExpression(s scope, name, src string, at Pos, env map[string]any, va
 		s.errorf(exprPos(err, at), "%s: %s", name, exprMessage(err, vars))
 		return nil
 	}
+	checkEnumLiterals(s, name, prog.Node(), at, vars)
 	return &expression{src: src, prog: prog}
+}
+
+// enumChecker finds comparisons of an enum variable with a text that is
+// not one of its values (intent == "biling"): always false, so a typo.
+type enumChecker struct {
+	s    scope
+	name string
+	at   Pos
+	vars map[string]*varDecl
+}
+
+func (c enumChecker) Visit(n *exprast.Node) {
+	b, ok := (*n).(*exprast.BinaryNode)
+	if !ok || (b.Operator != "==" && b.Operator != "!=") {
+		return
+	}
+	for _, pair := range [][2]exprast.Node{{b.Left, b.Right}, {b.Right, b.Left}} {
+		id, ok1 := pair[0].(*exprast.IdentifierNode)
+		lit, ok2 := pair[1].(*exprast.StringNode)
+		if !ok1 || !ok2 {
+			continue
+		}
+		d := c.vars[id.Value]
+		if d == nil || d.typ != typeEnum || slices.Contains(d.values, lit.Value) || lit.Value == "" {
+			continue
+		}
+		at := c.at
+		if at.Line > 0 {
+			at.Col += lit.Location().From
+		}
+		c.s.errorf(at, "%s: %q is not a value of enum variable %q%s; its values are: %s",
+			c.name, lit.Value, id.Value, didYouMean(lit.Value, d.values), strings.Join(d.values, ", "))
+	}
+}
+
+func checkEnumLiterals(s scope, name string, root exprast.Node, at Pos, vars map[string]*varDecl) {
+	if root == nil {
+		return
+	}
+	exprast.Walk(&root, enumChecker{s: s, name: name, at: at, vars: vars})
 }
 
 // exprPos places an expression error in the file: on the expression's
