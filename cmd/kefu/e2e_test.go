@@ -303,7 +303,9 @@ func TestCallBridgedToAgent(t *testing.T) {
 
 // checkRTPStream checks Kefu's RTP towards a caller: one SSRC before the
 // bridge, sequence numbers without gaps, timestamps advancing 160 per 20 ms
-// packet within a prompt, marker on each prompt's first packet only.
+// packet within a prompt — or a whole number of frames more, where the
+// pacer, woken late on a loaded machine, skipped ahead instead of sending a
+// burst — marker on each prompt's first packet only.
 func checkRTPStream(t *testing.T, pkts []testphone.Packet) {
 	t.Helper()
 	if len(pkts) < 50 {
@@ -320,8 +322,8 @@ func checkRTPStream(t *testing.T, pkts []testphone.Packet) {
 			t.Errorf("packet %d: sequence %d after %d", i, q.Seq, p.Seq)
 			return
 		}
-		if !q.Marker && q.PayloadType == p.PayloadType && q.Timestamp-p.Timestamp != 160 {
-			t.Errorf("packet %d: timestamp step %d, want 160", i, q.Timestamp-p.Timestamp)
+		if step := q.Timestamp - p.Timestamp; !q.Marker && q.PayloadType == p.PayloadType && (step == 0 || step%160 != 0) {
+			t.Errorf("packet %d: timestamp step %d, want 160 (or whole frames more after a late wake-up)", i, step)
 			return
 		}
 		if q.Timestamp-p.Timestamp > 1<<31 {

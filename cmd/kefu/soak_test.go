@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -90,9 +89,14 @@ func TestReloadSoak(t *testing.T) {
 	versions := map[string]bool{}
 	for i := 1; i <= reloads; i++ {
 		write(i)
+		// The directory watcher may have swapped the edit in already; then
+		// this reload finds it unchanged. Either way the edit is live.
 		st := k.app.flows.Reload(fmt.Sprintf("soak %d", i))
-		if st.LastReload == nil || st.LastReload.Result != reload.ResultOK {
+		if st.LastReload == nil || (st.LastReload.Result != reload.ResultOK && st.LastReload.Result != reload.ResultUnchanged) || st.LastError != nil {
 			t.Fatalf("reload %d: %+v %+v", i, st.LastReload, st.LastError)
+		}
+		if versions[st.Version] {
+			t.Fatalf("reload %d: version %s was already served before this edit", i, st.Version)
 		}
 		versions[st.Version] = true
 		time.Sleep(100 * time.Millisecond)
@@ -118,8 +122,5 @@ func TestReloadSoak(t *testing.T) {
 		seen[m[1]] = true
 	}
 	t.Logf("%d calls over %d reloads, served on %d versions; none dropped", calls.Load(), reloads, len(seen))
-	if !strings.Contains(k.log.String(), "soak 100") {
-		t.Error("the last reload is not in the log")
-	}
 	k.idle()
 }
