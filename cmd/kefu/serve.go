@@ -326,14 +326,16 @@ func serve(o serveOptions, logOut io.Writer) error {
 	}
 	// Process-wide, so only here in the program's own run, not in newApp.
 	sip.SetStackLogger(a.log.With("part", "sipgo"))
+	// Signals are caught before anything listens: a SIGHUP sent as soon as
+	// /healthz answers must reload, not kill the process.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	if err := a.start(o.http); err != nil {
 		a.sip.Close()
 		a.router.Close()
 		return err
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	// stopSignal waits for SIGTERM or SIGINT, reloading on each SIGHUP.
 	stopSignal := func(done <-chan error) (os.Signal, error) {
 		for {
