@@ -29,7 +29,7 @@ func TestCLI(t *testing.T) {
 		{"help", []string{"help"}, 0, "kefu flows check DIR", ""},
 		{"bad flag", []string{"serve", "-nope"}, 2, "", "flag provided but not defined"},
 		{"stray argument", []string{"serve", "extra"}, 2, "", "takes only flags"},
-		{"redis not yet", []string{"serve", "-redis", "redis://127.0.0.1:1", "-http", "127.0.0.1:0", "-sip", "127.0.0.1:0"}, 1, "", "run without -redis"},
+		{"redis unreachable", []string{"serve", "-flows", "../../flows", "-data", t.TempDir(), "-redis", "redis://127.0.0.1:1", "-http", "127.0.0.1:0", "-sip", "127.0.0.1:0"}, 1, "", "run without -redis"},
 		{"missing config", []string{"-config", "/nonexistent/kefu.yaml"}, 1, "", "give an existing file with -config"},
 		{"bad log level", []string{"-log-level", "loud"}, 1, "", "use debug, info, warn or error"},
 		{"serve refuses a broken flow", []string{"-flows", broken, "-http", "127.0.0.1:0", "-sip", "127.0.0.1:0"}, 1, "", filepath.Join(broken, "main.yaml") + ":2:"},

@@ -100,6 +100,13 @@ func startKefu(t *testing.T, mediaTimeout string) *testKefu {
 // startKefuFlows starts Kefu on the flows in flowsDir.
 func startKefuFlows(t *testing.T, mediaTimeout, flowsDir string) *testKefu {
 	t.Helper()
+	return startKefuWith(t, mediaTimeout, flowsDir, "")
+}
+
+// startKefuWith starts Kefu on the flows in flowsDir, with its routing
+// state in the Redis at redisURL (empty: the embedded store).
+func startKefuWith(t *testing.T, mediaTimeout, flowsDir, redisURL string) *testKefu {
+	t.Helper()
 	dir := t.TempDir()
 	customers, err := filepath.Abs("../../testdata/customers.csv")
 	if err != nil {
@@ -113,7 +120,7 @@ func startKefuFlows(t *testing.T, mediaTimeout, flowsDir string) *testKefu {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	a, err := newApp(serveOptions{config: cfgPath, flows: flowsDir, logLevel: "debug", data: filepath.Join(dir, "data"), ttsCache: ttsCache}, logs)
+	a, err := newApp(serveOptions{config: cfgPath, flows: flowsDir, logLevel: "debug", data: filepath.Join(dir, "data"), ttsCache: ttsCache, redis: redisURL}, logs)
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
 	}

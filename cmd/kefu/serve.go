@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -31,6 +32,7 @@ import (
 	"kefu/routing"
 	"kefu/routing/directory"
 	"kefu/routing/memstore"
+	"kefu/routing/redisstore"
 	"kefu/sip"
 	"kefu/sip/media"
 	"kefu/sip/tts"
@@ -45,9 +47,11 @@ type app struct {
 	metrics *prometheus.Registry // the app's own, served at /metrics
 	dir     *callerDirectory
 	router  *routing.Router
-	warm    *warmer
-	sip     *sip.Server
-	http    *http.Server
+	// closeStore closes the router's store (the Redis connection).
+	closeStore func() error
+	warm       *warmer
+	sip        *sip.Server
+	http       *http.Server
 
 	draining atomic.Bool
 	httpLn   net.Listener
@@ -80,9 +84,6 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	}
 	if o.rtpPorts != "" {
 		cfg.SIP.RTPPorts = o.rtpPorts
-	}
-	if o.redis != "" {
-		return nil, errors.New("-redis: the shared Redis store is not available in this version; run without -redis to use the embedded store")
 	}
 	listen, err := netip.ParseAddrPort(cfg.SIP.Listen)
 	if err != nil {
@@ -184,13 +185,25 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		rcfg.Agents = append(rcfg.Agents, routing.AgentConfig{ID: a.ID, Skills: a.Skills})
 		passwords[a.ID] = a.Password
 	}
-	router, err := routing.NewRouter(rcfg, memstore.New())
+	var store routing.Store = memstore.New()
+	closeStore := func() error { return nil }
+	if o.redis != "" {
+		rs, err := redisstore.Dial(context.Background(), o.redis)
+		if err != nil {
+			return nil, fmt.Errorf("-redis: %w", err)
+		}
+		store, closeStore = rs, rs.Close
+		log.Info("routing state kept in Redis", "redis", redactURL(o.redis),
+			"note", "one Kefu node per Redis prefix until nodes coordinate offers")
+	}
+	router, err := routing.NewRouter(rcfg, store)
 	if err != nil {
+		closeStore()
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	dir.boosts = router.Tiers()
 
-	a := &app{cfg: cfg, log: log, prompts: prompts, flows: flows, metrics: reg, dir: dir, router: router, warm: warm, sipErr: make(chan error, 1)}
+	a := &app{cfg: cfg, log: log, prompts: prompts, flows: flows, metrics: reg, dir: dir, router: router, closeStore: closeStore, warm: warm, sipErr: make(chan error, 1)}
 	scfg := sip.Config{
 		Listen:         listen,
 		RTPLow:         lo,
@@ -222,6 +235,7 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	})
 	if err != nil {
 		router.Close()
+		closeStore()
 		return nil, err
 	}
 	a.http = &http.Server{
@@ -312,6 +326,7 @@ func (a *app) shutdown() {
 	a.wg.Wait()
 	a.sip.Close()
 	a.router.Close()
+	_ = a.closeStore()
 	a.warm.close()
 }
 
@@ -334,6 +349,7 @@ func serve(o serveOptions, logOut io.Writer) error {
 	if err := a.start(o.http); err != nil {
 		a.sip.Close()
 		a.router.Close()
+		_ = a.closeStore()
 		return err
 	}
 	// stopSignal waits for SIGTERM or SIGINT, reloading on each SIGHUP.
@@ -470,3 +486,12 @@ func (d *callerDirectory) Caller(number string) (tier, preferredAgent string) {
 type nameSet map[string]bool
 
 func (n nameSet) Has(name string) bool { return n[name] }
+
+// redactURL hides the password of a Redis URL for the log.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}

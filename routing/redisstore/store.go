@@ -87,6 +87,7 @@ var (
 // not usable; call New.
 type Store struct {
 	rdb    redis.UniversalClient
+	owned  bool     // made by Dial: Close closes rdb
 	base   string   // "kefu:{prefix}:"
 	keys   []string // KEYS for every script: one key of the store, for slot routing
 	script struct {
