@@ -19,6 +19,9 @@ const DefaultPrefix = "kefu"
 func Dial(ctx context.Context, url string) (*Store, error) {
 	prefix := DefaultPrefix
 	opts, err := redis.ParseURL(stripPrefix(url, &prefix))
+	if err == nil {
+		err = checkPrefix(prefix)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: -redis %q: %w (write redis://host:port/0)", url, err)
 	}

@@ -110,8 +110,8 @@ func New(client redis.UniversalClient, prefix string) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: New: client is nil; pass a client from redis.NewClient or redis.NewClusterClient")
 	}
-	if prefix == "" || strings.ContainsAny(prefix, "{}") {
-		return nil, fmt.Errorf("redisstore: New: prefix %q must be non-empty and free of '{' and '}'; choose another", prefix)
+	if err := checkPrefix(prefix); err != nil {
+		return nil, err
 	}
 	s := &Store{rdb: client, base: "kefu:{" + prefix + "}:"}
 	s.keys = []string{s.base + "token"}
@@ -122,6 +122,14 @@ func New(client redis.UniversalClient, prefix string) (*Store, error) {
 	sc.leave, sc.callback = mk(luaLeave), mk(luaCallback)
 	sc.setAgentState, sc.readAll = mk(luaSetAgentState), mk(luaReadAll)
 	return s, nil
+}
+
+// checkPrefix refuses prefixes that would break the hash tag.
+func checkPrefix(prefix string) error {
+	if prefix == "" || strings.ContainsAny(prefix, "{}") {
+		return fmt.Errorf("redisstore: prefix %q must be non-empty and free of '{' and '}'; choose another", prefix)
+	}
+	return nil
 }
 
 // run runs script with the store's prefix as ARGV[1] followed by args and
