@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -56,6 +57,7 @@ type Call struct {
 	sendMu   sync.Mutex
 	stop     chan struct{}
 	stopOnce sync.Once
+	startMu  sync.Mutex // orders startMedia and stopMedia
 	wg       sync.WaitGroup
 	muted    atomic.Bool
 	payload  atomic.Pointer[[]byte] // audio sent every 20 ms; nil: the phone's fill
@@ -262,6 +264,15 @@ func (c *Call) startMedia(peerSDP []byte) error {
 	if err != nil {
 		return err
 	}
+	// Under startMu, so that a phone closing at this moment either waits for
+	// the loops or keeps them from starting.
+	c.startMu.Lock()
+	defer c.startMu.Unlock()
+	select {
+	case <-c.stop:
+		return errors.New("testphone: the phone is closing")
+	default:
+	}
 	c.remote, c.audioPT, c.dtmfPT = remote, audioPT, dtmfPT
 	c.wg.Add(2)
 	go c.readLoop()
@@ -271,7 +282,9 @@ func (c *Call) startMedia(peerSDP []byte) error {
 
 func (c *Call) stopMedia() {
 	c.stopOnce.Do(func() {
+		c.startMu.Lock()
 		close(c.stop)
+		c.startMu.Unlock()
 		c.conn.Close()
 		c.wg.Wait()
 	})
