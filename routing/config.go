@@ -28,6 +28,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives the router's logs. nil discards them.
 	Logger *slog.Logger
+	// Events, when set, receives every queue event (see QueueEvent). An
+	// Append error is logged as a warning and never fails the routing
+	// operation. nil keeps no event log.
+	Events EventLog
 }
 
 // DefaultTiers returns the standard tier boosts (a new map each call): vip,

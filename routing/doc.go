@@ -107,4 +107,17 @@
 // run it under testing/synctest) and exposes Tick for tests that move an
 // injected clock by hand. Close stops the timer and waits for a pass in
 // progress; the Router starts no other goroutines.
+//
+// # Event log
+//
+// With Config.Events set, the Router appends a QueueEvent for everything it
+// does, named as in Asterisk's queue_log: ENTERQUEUE, CALLBACK, EXITEMPTY,
+// AGENTCALLED (an offer; AMI's name), RINGNOANSWER, CONNECT, COMPLETE (from
+// Finished) or COMPLETECALLER (Leave of a talking call), ABANDON,
+// EXITWITHTIMEOUT, WRAPUP, and for agents ADDMEMBER, REMOVEMEMBER, PAUSE
+// and UNPAUSE. Appends happen after the change, in the calling goroutine; an
+// error is logged and never returned. Changes the store makes on its own
+// are not logged: the end of a wrap-up, a pending not_ready or logout taking
+// effect when a call ends, and the not_ready that follows RINGNOANSWER
+// (whose Reason says why).
 package routing

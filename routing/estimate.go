@@ -160,11 +160,14 @@ func (r *Router) Callback(ctx context.Context, callID, number string) error {
 	if number == "" {
 		return fmt.Errorf("routing: callback for call %q: the number to call back is empty; pass the caller's number", callID)
 	}
-	c, err := r.store.Callback(ctx, callID, number, r.clock())
+	now := r.clock()
+	c, err := r.store.Callback(ctx, callID, number, now)
 	if err != nil {
 		return fmt.Errorf("routing: callback for call %q: %w", callID, err)
 	}
 	r.log.Info("call became a callback request", "call", c.ID, "queue", c.Queue, "number", number,
 		"key", c.Key, "state", c.State)
+	r.logEvent(ctx, QueueEvent{Time: now, Event: LogCallback, CallID: c.ID, Queue: c.Queue, Agent: c.AgentID,
+		Tier: c.Tier, Caller: number, WaitMS: waitMS(c.EnqueuedAt, now)})
 	return nil
 }

@@ -21,10 +21,11 @@ const retryDelay = time.Second
 //
 // All methods are safe for concurrent use.
 type Router struct {
-	cfg   *compiled
-	store Store
-	now   func() time.Time
-	log   *slog.Logger
+	cfg    *compiled
+	store  Store
+	now    func() time.Time
+	log    *slog.Logger
+	events EventLog // nil: no event log
 
 	mu       sync.Mutex
 	closed   bool
@@ -53,6 +54,7 @@ func NewRouter(cfg Config, store Store) (*Router, error) {
 		store:   store,
 		now:     cfg.Now,
 		log:     cfg.Logger,
+		events:  cfg.Events,
 		tickets: map[string]*Ticket{},
 		handled: newHandleTimes(),
 	}
@@ -183,11 +185,21 @@ func (r *Router) Enqueue(ctx context.Context, req CallRequest) (*Ticket, error) 
 	stored, err := r.store.Enqueue(ctx, call)
 	if err != nil {
 		r.removeTicket(call.ID)
+		if errors.Is(err, ErrNoAgents) {
+			r.logEvent(ctx, QueueEvent{Time: now, Event: LogExitEmpty, CallID: call.ID, Queue: call.Queue,
+				Tier: call.Tier, Caller: call.Caller})
+		}
 		return nil, fmt.Errorf("routing: enqueue call %q in queue %q: %w", call.ID, q.Name, err)
 	}
 	r.log.Info("call queued", "call", stored.ID, "queue", stored.Queue, "tier", stored.Tier,
 		"key", stored.Key, "seq", stored.Seq, "preferred_agent", stored.PreferredAgent,
 		"deadline", stored.Deadline, "callback", stored.Callback)
+	enter := QueueEvent{Time: now, Event: LogEnterQueue, CallID: stored.ID, Queue: stored.Queue,
+		Tier: stored.Tier, Caller: stored.Caller}
+	if stored.Callback != "" {
+		enter.Event, enter.Caller = LogCallback, stored.Callback
+	}
+	r.logEvent(ctx, enter)
 	r.dispatch(ctx)
 	return t, nil
 }
@@ -205,6 +217,7 @@ func (r *Router) Answered(ctx context.Context, offer Offer) error {
 	}
 	r.handled.answered(offer.CallID, now)
 	r.log.Info("offer answered", offerAttrs(offer)...)
+	r.logEvent(ctx, offerEvent(LogConnect, offer, now))
 	return nil
 }
 
@@ -219,10 +232,14 @@ func (r *Router) NoAnswer(ctx context.Context, offer Offer, reason string) error
 	if reason == "" {
 		reason = ReasonNoAnswer
 	}
-	if err := r.store.NoAnswer(ctx, offer, reason, r.clock()); err != nil {
+	now := r.clock()
+	if err := r.store.NoAnswer(ctx, offer, reason, now); err != nil {
 		return fmt.Errorf("routing: no answer %s: %w", offerString(offer), err)
 	}
 	r.log.Info("offer not answered, call requeued", append(offerAttrs(offer), "reason", reason)...)
+	e := offerEvent(LogRingNoAnswer, offer, now)
+	e.Reason = reason
+	r.logEvent(ctx, e)
 	r.dispatch(ctx)
 	return nil
 }
@@ -241,6 +258,10 @@ func (r *Router) Finished(ctx context.Context, offer Offer) error {
 	r.handled.finished(offer.CallID, offer.Queue, now)
 	r.closeTicket(offer.CallID)
 	r.log.Info("call finished", offerAttrs(offer)...)
+	r.logEvent(ctx, offerEvent(LogComplete, offer, now))
+	if q, ok := r.cfg.queue(offer.Queue); ok && q.WrapUp > 0 {
+		r.logEvent(ctx, QueueEvent{Time: now, Event: LogWrapUp, CallID: offer.CallID, Queue: offer.Queue, Agent: offer.AgentID})
+	}
 	r.dispatch(ctx)
 	return nil
 }
@@ -266,6 +287,18 @@ func (r *Router) Leave(ctx context.Context, callID string) error {
 		r.handled.forget(callID)
 	}
 	r.log.Info("call left", "call", call.ID, "queue", call.Queue, "state", call.State, "agent", call.AgentID)
+	e := QueueEvent{Time: now, Event: LogAbandon, CallID: call.ID, Queue: call.Queue,
+		Tier: call.Tier, Caller: call.Caller, WaitMS: waitMS(call.EnqueuedAt, now)}
+	if call.State != CallQueued { // ringing or talking to an agent
+		e.Agent, e.Token = call.AgentID, call.Token
+	}
+	if call.State == CallTalking {
+		e.Event, e.WaitMS = LogCompleteCaller, waitMS(call.EnqueuedAt, call.AnsweredAt)
+	}
+	r.logEvent(ctx, e)
+	if call.State == CallTalking && call.WrapUp > 0 {
+		r.logEvent(ctx, QueueEvent{Time: now, Event: LogWrapUp, CallID: call.ID, Queue: call.Queue, Agent: call.AgentID})
+	}
 	r.dispatch(ctx)
 	return nil
 }
@@ -285,11 +318,29 @@ func (r *Router) SetAgentState(ctx context.Context, agentID string, state AgentS
 	default:
 		return fmt.Errorf("routing: agent %q: state %q: %w (use ready, not_ready or logged_out)", agentID, state, ErrInvalidState)
 	}
-	a, err := r.store.SetAgentState(ctx, agentID, state, reason, r.clock())
+	// The state before is read only for the event log; under concurrent
+	// changes of the same agent (from several nodes) it may be out of date.
+	var before Agent
+	if r.events != nil {
+		agents, err := r.store.Agents(ctx)
+		if err != nil {
+			r.log.Warn("reading the agent's state for the event log failed; its change will not be logged", "agent", agentID, "err", err)
+		}
+		for _, a := range agents {
+			if a.ID == agentID {
+				before = a
+			}
+		}
+	}
+	now := r.clock()
+	a, err := r.store.SetAgentState(ctx, agentID, state, reason, now)
 	if err != nil {
 		return fmt.Errorf("routing: agent %q to %s: %w", agentID, state, err)
 	}
 	r.log.Info("agent state", "agent", a.ID, "requested", state, "state", a.State, "pending", a.Pending, "reason", reason)
+	if before.ID != "" {
+		r.logAgentChange(ctx, before.State, before.Reason, a, now)
+	}
 	r.dispatch(ctx)
 	return nil
 }
@@ -302,12 +353,13 @@ func (r *Router) Tick(ctx context.Context) error {
 	if err := r.checkOpen(); err != nil {
 		return err
 	}
-	res, err := r.store.Match(ctx, r.clock())
+	now := r.clock()
+	res, err := r.store.Match(ctx, now)
 	if err != nil {
 		r.schedule(r.clock().Add(retryDelay))
 		return fmt.Errorf("routing: match: %w", err)
 	}
-	r.deliver(res)
+	r.deliver(ctx, res, now)
 	r.schedule(res.Next)
 	return nil
 }
@@ -321,10 +373,13 @@ func (r *Router) dispatch(ctx context.Context) {
 	}
 }
 
-// deliver hands the results of a matching pass to the Tickets.
-func (r *Router) deliver(res MatchResult) {
+// deliver hands the results of a matching pass made at now to the Tickets
+// and the event log.
+func (r *Router) deliver(ctx context.Context, res MatchResult, now time.Time) {
 	for _, c := range res.Overflowed {
 		r.log.Info("call overflowed", "call", c.ID, "queue", c.Queue, "waited", c.Deadline.Sub(c.EnqueuedAt))
+		r.logEvent(ctx, QueueEvent{Time: now, Event: LogExitWithTimeout, CallID: c.ID, Queue: c.Queue,
+			Tier: c.Tier, Caller: c.Caller, WaitMS: waitMS(c.EnqueuedAt, c.Deadline)})
 		if t := r.takeTicket(c.ID); t != nil {
 			t.send(Event{Kind: EventOverflow, Offer: Offer{CallID: c.ID, Queue: c.Queue, At: c.Deadline}})
 			t.close()
@@ -335,6 +390,7 @@ func (r *Router) deliver(res MatchResult) {
 	}
 	for _, o := range res.Offers {
 		r.log.Info("call offered", offerAttrs(o)...)
+		r.logEvent(ctx, offerEvent(LogAgentCalled, o, now))
 		r.mu.Lock()
 		t := r.tickets[o.CallID]
 		r.mu.Unlock()
@@ -404,6 +460,11 @@ func (r *Router) onTimer(gen uint64) {
 
 func offerString(o Offer) string {
 	return fmt.Sprintf("offer of call %q to agent %q (token %d)", o.CallID, o.AgentID, o.Token)
+}
+
+// offerEvent returns the event named name about offer o at now.
+func offerEvent(name string, o Offer, now time.Time) QueueEvent {
+	return QueueEvent{Time: now, Event: name, CallID: o.CallID, Queue: o.Queue, Agent: o.AgentID, Token: o.Token}
 }
 
 func offerAttrs(o Offer) []any {

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -73,6 +74,7 @@ type testKefu struct {
 	sip  netip.AddrPort
 	http string
 	log  *syncBuffer
+	data string // the data directory (-data)
 }
 
 var portBlock struct {
@@ -127,7 +129,7 @@ func startKefuWith(t *testing.T, mediaTimeout, flowsDir, redisURL string) *testK
 	if err := a.start("127.0.0.1:0"); err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	k := &testKefu{t: t, app: a, log: logs, http: "http://" + a.httpLn.Addr().String()}
+	k := &testKefu{t: t, app: a, log: logs, http: "http://" + a.httpLn.Addr().String(), data: filepath.Join(dir, "data")}
 	for _, ad := range a.sip.Addrs() {
 		if ad.Network() == "udp" {
 			k.sip = netip.MustParseAddrPort(ad.String())
@@ -306,6 +308,33 @@ func TestCallBridgedToAgent(t *testing.T) {
 		t.Errorf("agent after the call: %s, want ready or wrap_up", st)
 	}
 	checkRTPStream(t, c.Received())
+	checkEventLog(t, filepath.Join(k.data, "events.jsonl"), c.CallID())
+}
+
+// checkEventLog checks that the JSONL event log at path has agent 1001's
+// state changes and call's queue events, exactly and in order.
+func checkEventLog(t *testing.T, path, call string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("event log: %v", err)
+	}
+	var got []string
+	for line := range strings.Lines(string(b)) {
+		var e routing.QueueEvent
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("event log line %q: %v", line, err)
+		}
+		if e.CallID == call || (e.CallID == "" && e.Agent == "1001") {
+			got = append(got, e.Event)
+		}
+	}
+	// Registering logs the agent in not ready (PAUSE); k.ready makes it
+	// ready (UNPAUSE); the agent hangs up: Finished, who hung up unknown.
+	want := []string{"ADDMEMBER", "PAUSE", "UNPAUSE", "ENTERQUEUE", "AGENTCALLED", "CONNECT", "COMPLETE"}
+	if !slices.Equal(got, want) {
+		t.Errorf("event log for agent 1001 and call %s: %v, want %v\n%s", call, got, want, b)
+	}
 }
 
 // checkRTPStream checks Kefu's RTP towards a caller: one SSRC before the

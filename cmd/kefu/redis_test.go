@@ -56,9 +56,18 @@ func TestRedisRoutedCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"kefu:{e2e}:agent:1001", "kefu:{e2e}:call:" + c.CallID()} {
+	for _, want := range []string{"kefu:{e2e}:agent:1001", "kefu:{e2e}:call:" + c.CallID(), "kefu:{e2e}:events"} {
 		if !strings.Contains(string(keys), want) {
 			t.Errorf("Redis lacks %s; it has:\n%s", want, keys)
+		}
+	}
+	events, err := exec.Command("redis-cli", "-p", port, "XRANGE", "kefu:{e2e}:events", "-", "+").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ADDMEMBER", "ENTERQUEUE", "AGENTCALLED", "CONNECT", c.CallID()} {
+		if !strings.Contains(string(events), want) {
+			t.Errorf("event stream lacks %s; it has:\n%s", want, events)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -31,6 +31,7 @@ import (
 	"kefu/ivr/switchboard"
 	"kefu/routing"
 	"kefu/routing/directory"
+	"kefu/routing/eventlog"
 	"kefu/routing/memstore"
 	"kefu/routing/redisstore"
 	"kefu/sip"
@@ -47,7 +48,8 @@ type app struct {
 	metrics *prometheus.Registry // the app's own, served at /metrics
 	dir     *callerDirectory
 	router  *routing.Router
-	// closeStore closes the router's store (the Redis connection).
+	// closeStore closes the router's store (the Redis connection) and its
+	// event log (the JSONL file); call it after the router is closed.
 	closeStore func() error
 	warm       *warmer
 	sip        *sip.Server
@@ -112,6 +114,12 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		return nil, fmt.Errorf("speech engine: %w", err)
 	}
 	warm := newWarmer(speech, log.With("part", "tts"))
+	built := false
+	defer func() {
+		if !built { // a later step failed: stop rendering before returning the error
+			warm.close()
+		}
+	}()
 	switches, err := switchboard.Open(filepath.Join(dataDir, "switches.json"))
 	if err != nil {
 		return nil, fmt.Errorf("switches: %w", err)
@@ -186,15 +194,22 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		passwords[a.ID] = a.Password
 	}
 	var store routing.Store = memstore.New()
-	closeStore := func() error { return nil }
+	var closeStore func() error
 	if o.redis != "" {
 		rs, err := redisstore.Dial(context.Background(), o.redis)
 		if err != nil {
 			return nil, fmt.Errorf("-redis: %w", err)
 		}
 		store, closeStore = rs, rs.Close
+		rcfg.Events = rs.EventLog(100000)
 		log.Info("routing state kept in Redis", "redis", redactURL(o.redis),
 			"note", "one Kefu node per Redis prefix until nodes coordinate offers")
+	} else {
+		events, err := eventlog.NewJSONL(filepath.Join(dataDir, "events.jsonl"))
+		if err != nil {
+			return nil, fmt.Errorf("event log: %w", err)
+		}
+		rcfg.Events, closeStore = events, events.Close
 	}
 	router, err := routing.NewRouter(rcfg, store)
 	if err != nil {
@@ -248,6 +263,7 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	}
 	log.Info("kefu configured", "config", cfg.Path, "flows", strings.Join(flows.Current().Names(), ","),
 		"prompts", prompts.Len(), "agents", len(cfg.Agents), "queues", len(cfg.Queues))
+	built = true
 	return a, nil
 }
 

@@ -34,6 +34,7 @@
 //	online:<skill>   set: logged-in agents with the skill (Enqueue's check)
 //	wrap             zset: agents in wrap-up by (wrap-until, id)
 //	seq, token       counters (INCR): enqueue sequence, fencing token
+//	events           stream: the router's queue events (Store.EventLog)
 //
 // Times are stored as UnixNano with the sign bit flipped, in 20 zero-padded
 // digits: exact to the nanosecond (a Lua number is a double, which is not),
