@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,13 +122,30 @@ func startKefuWith(t *testing.T, mediaTimeout, flowsDir, redisURL string) *testK
 	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, testConfig, rtpRange(), mediaTimeout, customers), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	a, err := newApp(serveOptions{config: cfgPath, flows: flowsDir, logLevel: "debug", data: filepath.Join(dir, "data"), ttsCache: ttsCache, redis: redisURL}, logs)
-	if err != nil {
-		t.Fatalf("newApp: %v", err)
-	}
-	if err := a.start("127.0.0.1:0"); err != nil {
-		t.Fatalf("start: %v", err)
+	var (
+		logs *syncBuffer
+		a    *app
+	)
+	// The SIP port is chosen by the kernel for UDP and then bound for TCP
+	// too; another process on this machine may hold that TCP port. Try again
+	// on a new port then, as an operator would with -sip.
+	for attempt := 1; ; attempt++ {
+		logs = &syncBuffer{}
+		a, err = newApp(serveOptions{config: cfgPath, flows: flowsDir, logLevel: "debug", data: filepath.Join(dir, "data"), ttsCache: ttsCache, redis: redisURL}, logs)
+		if err != nil {
+			t.Fatalf("newApp: %v", err)
+		}
+		err = a.start("127.0.0.1:0")
+		if err == nil {
+			break
+		}
+		a.sip.Close()
+		a.router.Close()
+		_ = a.closeStore()
+		a.warm.close()
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == 5 {
+			t.Fatalf("start: %v", err)
+		}
 	}
 	k := &testKefu{t: t, app: a, log: logs, http: "http://" + a.httpLn.Addr().String(), data: filepath.Join(dir, "data")}
 	for _, ad := range a.sip.Addrs() {
