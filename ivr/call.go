@@ -134,6 +134,9 @@ const (
 	QueueMaxWait QueueOutcome = "max_wait"
 	// QueueNoAgents: no agent is logged in who could serve the queue.
 	QueueNoAgents QueueOutcome = "no_agents"
+	// QueueFull: the queue already holds its maximum number of callers.
+	// Flows without a queue_full exit take no_agents.
+	QueueFull QueueOutcome = "queue_full"
 	// QueueCallback: the caller asked to be called back; the call keeps its
 	// place in line and an agent calls the caller back when it is served.
 	QueueCallback QueueOutcome = "callback"

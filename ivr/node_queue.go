@@ -39,13 +39,14 @@ const (
 //	    after_agent: survey       # the agent hung up; the caller is still on the line
 //	    max_wait: sorry           # the maximum wait passed
 //	    no_agents: sorry          # nobody is logged in who could take the call
+//	    queue_full: sorry         # optional: the queue holds its max_queued callers (default: no_agents)
 //	    callback: callback_ok     # required with callback: the caller asked for a call back
 func queueKind() *kind {
 	return &kind{
 		name:     "queue",
 		fields:   []string{"queue", "music", "tier", "preferred_agent", "preferred_wait", "max_wait", "announce", "callback"},
 		exits:    []string{string(QueueAnswered), string(QueueMaxWait), string(QueueNoAgents)},
-		optional: map[string]string{string(QueueCallback): ""},
+		optional: map[string]string{string(QueueCallback): "", string(QueueFull): string(QueueNoAgents)},
 		waits:    true,
 		compile: func(c *nodeCompiler) behaviour {
 			q := &queue{
@@ -185,7 +186,7 @@ func (q *queue) run(ctx context.Context, v *visit) (string, error) {
 	v.queued(q.queue, res)
 	v.r.trace("queue", v.node.Name, fmt.Sprintf("left queue %s: %s %s", q.queue, res.Outcome, res.AgentID))
 	switch res.Outcome {
-	case QueueAnswered, QueueMaxWait, QueueNoAgents:
+	case QueueAnswered, QueueMaxWait, QueueNoAgents, QueueFull:
 		return string(res.Outcome), nil
 	case QueueCallback:
 		if q.callback == nil {

@@ -29,7 +29,7 @@ func TestNodeTypes(t *testing.T) {
 		{name: "menu", exits: []string{"failed"}, optional: []string{"error"}, fields: []string{"options", "short_prompt"}},
 		{name: "hours", exits: []string{"open", "closed"}, optional: []string{"emergency", "error", "holiday"},
 			fallbacks: map[string]string{"holiday": "closed", "emergency": "closed"}, fields: []string{"calendar"}},
-		{name: "queue", exits: []string{"after_agent", "max_wait", "no_agents"}, optional: []string{"callback", "error"},
+		{name: "queue", exits: []string{"after_agent", "max_wait", "no_agents"}, optional: []string{"callback", "error", "queue_full"},
 			fields: []string{"queue", "callback", "announce"}},
 		{name: "lookup", exits: []string{"ok", "not_found", "error"}, fields: []string{"source", "url", "output"}},
 		{name: "hangup", optional: []string{"error"}, fields: []string{"prompt", "reason"}},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,6 +33,73 @@ type Config struct {
 	// Append error is logged as a warning and never fails the routing
 	// operation. nil keeps no event log.
 	Events EventLog
+
+	// Node names this Kefu node when several share one store: calls it
+	// queues are marked as its own (Call.Node), Run heartbeats under this
+	// name, and offers other nodes make for its calls reach it on Bus.
+	// Empty: a single node (no heartbeat, no recovery).
+	Node string
+	// NodeTTL is how long the node counts as alive after a heartbeat; Run
+	// beats every NodeTTL/4. When it lapses, another node recovers its calls
+	// and agents. Default 5s.
+	NodeTTL time.Duration
+	// LostAgentState is what agents talking on this node's calls become if
+	// the node is lost: AgentNotReady (default; the agent checks the line
+	// before taking calls again) or AgentReady (after the call's wrap-up).
+	LostAgentState AgentState
+	// Bus carries offers to the node holding the caller's dialog; nil with
+	// a Node set means offers for other nodes' calls are left to their
+	// lease.
+	Bus Bus
+	// Misses are the rules for agents who do not take an offer.
+	Misses MissRules
+}
+
+// MissRules says what happens to an agent who misses an offer. Each kind of
+// miss makes the agent not ready for its own delay, after which it is ready
+// again; MaxInRow misses in a row make it not ready ("not_responding") until
+// it asks to be ready. A delay is never zero, so the call just missed is
+// never offered again at once to the same agent.
+type MissRules struct {
+	// NoAnswer follows a ring timeout. Default 10s.
+	NoAnswer time.Duration
+	// Rejected follows a declined offer (the phone answered 4xx/6xx other
+	// than busy). Default 5s.
+	Rejected time.Duration
+	// Busy follows 486 Busy Here / 600 Busy Everywhere. Default 5s.
+	Busy time.Duration
+	// Other follows any other failure to reach the agent (phone not
+	// registered, network error). Default 10s.
+	Other time.Duration
+	// MaxInRow is how many misses in a row make the agent not responding.
+	// Default 3; negative: no limit.
+	MaxInRow int
+}
+
+// Defaults for MissRules and node settings.
+const (
+	DefaultNoAnswerDelay = 10 * time.Second
+	DefaultRejectDelay   = 5 * time.Second
+	DefaultBusyDelay     = 5 * time.Second
+	DefaultOtherDelay    = 10 * time.Second
+	DefaultMaxMisses     = 3
+	DefaultNodeTTL       = 5 * time.Second
+	// LeaseGrace is added to a queue's RingTimeout to make an offer's lease:
+	// the SIP layer reports the outcome well before the lease passes.
+	LeaseGrace = 5 * time.Second
+)
+
+// delay returns the not-ready delay for a miss with reason.
+func (m MissRules) delay(reason string) time.Duration {
+	switch reason {
+	case ReasonNoAnswer:
+		return m.NoAnswer
+	case ReasonRejected:
+		return m.Rejected
+	case ReasonBusy:
+		return m.Busy
+	}
+	return m.Other
 }
 
 // DefaultTiers returns the standard tier boosts (a new map each call): vip,
@@ -58,6 +126,10 @@ type compiled struct {
 	agentIndex map[string]int
 	tiers      map[string]time.Duration
 	maxBoost   time.Duration
+	misses     MissRules
+	node       string
+	nodeTTL    time.Duration
+	lostState  AgentState
 }
 
 // compile defaults and validates cfg; the error lists every problem found,
@@ -90,6 +162,33 @@ func compile(cfg Config) (*compiled, error) {
 		}{{"service_level", q.ServiceLevel}, {"max_wait", q.MaxWait}, {"ring_timeout", q.RingTimeout}, {"wrap_up", q.WrapUp}, {"prefer_wait", q.PreferWait}} {
 			if d.v < 0 {
 				bad("%s: %s %v is negative; use 0 for the default", where, d.name, d.v)
+			}
+		}
+		if q.MaxQueued < 0 {
+			bad("%s: max_queued %d is negative; use 0 for no limit", where, q.MaxQueued)
+		}
+		q.Steps = slices.Clone(q.Steps)
+		for j := range q.Steps {
+			st := &q.Steps[j]
+			if st.Skill == "" {
+				st.Skill = q.Skill
+			}
+			if st.MinLevel == 0 {
+				st.MinLevel = 1
+			}
+			switch {
+			case j == 0 && st.After != 0:
+				bad("%s: steps[0]: after is %v; the first step applies from the start, give it after 0", where, st.After)
+			case st.After < 0:
+				bad("%s: steps[%d]: after %v is negative", where, j, st.After)
+			case j > 0 && st.After < q.Steps[j-1].After:
+				bad("%s: steps[%d]: after %v comes before the previous step's %v; list steps in order of waiting time", where, j, st.After, q.Steps[j-1].After)
+			}
+			if st.MinLevel < 1 || st.MinLevel > 5 {
+				bad("%s: steps[%d]: min_level %d is out of range; levels go from 1 to 5", where, j, st.MinLevel)
+			}
+			if strings.ContainsRune(st.Skill, 0) || strings.TrimSpace(st.Skill) == "" {
+				bad("%s: steps[%d]: skill %q is not valid", where, j, st.Skill)
 			}
 		}
 		if q.ServiceLevel == 0 {
@@ -137,6 +236,43 @@ func compile(cfg Config) (*compiled, error) {
 			bad("tiers %q: boost %v is negative; boosts move callers ahead, use 0 for none", name, boost)
 		}
 		c.maxBoost = max(c.maxBoost, boost)
+	}
+	c.misses = cfg.Misses
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{{"no_answer", &c.misses.NoAnswer, DefaultNoAnswerDelay}, {"rejected", &c.misses.Rejected, DefaultRejectDelay},
+		{"busy", &c.misses.Busy, DefaultBusyDelay}, {"other", &c.misses.Other, DefaultOtherDelay}} {
+		switch {
+		case *d.v < 0:
+			bad("misses: %s delay %v is negative; the agent must stay not ready for a while after a miss", d.name, *d.v)
+		case *d.v == 0:
+			*d.v = d.def
+		}
+	}
+	switch {
+	case c.misses.MaxInRow == 0:
+		c.misses.MaxInRow = DefaultMaxMisses
+	case c.misses.MaxInRow < 0:
+		c.misses.MaxInRow = 0
+	}
+	c.node, c.nodeTTL, c.lostState = cfg.Node, cfg.NodeTTL, cfg.LostAgentState
+	if c.nodeTTL == 0 {
+		c.nodeTTL = DefaultNodeTTL
+	}
+	if c.nodeTTL < 0 {
+		bad("node_ttl %v is negative", c.nodeTTL)
+	}
+	switch c.lostState {
+	case "":
+		c.lostState = AgentNotReady
+	case AgentNotReady, AgentReady:
+	default:
+		bad("lost_agent_state %q: use ready or not_ready", c.lostState)
+	}
+	if strings.ContainsRune(c.node, 0) {
+		bad("node %q contains a NUL byte", c.node)
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("routing: invalid config: %w", errors.Join(problems...))

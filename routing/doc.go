@@ -36,9 +36,17 @@
 //   - otherwise, while now < enqueued_at + PreferWait and the preferred agent
 //     is logged in, nobody: the call waits for them (it may still be passed
 //     over by later calls);
-//   - otherwise the ready agent with the queue's skill at the highest level,
-//     ties to the longest idle (ready since, or end of wrap-up), then the
-//     lowest id.
+//   - otherwise, for each skill step the call has reached (in order), the
+//     ready agent with the step's skill at the highest level, ties to the
+//     longest idle (ready since, or end of wrap-up), then the lowest id —
+//     taken if their level is at least the step's minimum. The first step
+//     with such an agent chooses.
+//
+// Skill steps (QueueConfig.Steps) widen a queue while a call waits without
+// it losing its place: e.g. level 4+ from the start, any level after 30 s,
+// a second skill after 60 s. A step reached is a timed transition like any
+// other (Match reports it as Next). Without steps a queue has one: its
+// skill at any level.
 //
 // Why this gives both rules: after each pass no waiting call can take any
 // ready agent (each call it skipped had no candidate, and later calls only
@@ -57,9 +65,9 @@
 // A match marks call and agent offered under an Offer carrying a fencing
 // token, strictly increasing across the store. The offer is delivered on the
 // call's Ticket; the SIP layer rings the agent for the queue's RingTimeout
-// and reports Answered (talking), NoAnswer (agent not_ready with the reason,
-// call back in its place; a call that missed its account manager stops
-// waiting for them), then Finished (wrap-up for the queue's WrapUp, then
+// and reports Answered (talking), NoAnswer (call back in its place; a call
+// that missed its account manager stops waiting for them; the agent: see
+// Agent states), then Finished (wrap-up for the queue's WrapUp, then
 // ready). Leave (the caller hung up) removes the call wherever it is; a
 // ringing agent goes back to ready with its idle time intact, a talking one
 // to wrap-up. An operation quoting an offer that is no longer current fails
@@ -70,6 +78,41 @@
 // while queued: its Ticket gets EventOverflow and is closed. A call ringing an
 // agent at its deadline is not pulled back; if it returns to the queue, it
 // overflows at once.
+//
+// Every offer also carries a lease, RingTimeout + LeaseGrace: an offer still
+// unanswered when it passes (its node lost the event, or never got it) is
+// withdrawn by Match — the call goes back in line, the agent back to ready
+// with its idle time intact — so no agent stays "reserved" for a call
+// nobody is ringing.
+//
+// # Several nodes
+//
+// Kefu nodes sharing one Redis share one store; each is named
+// (Config.Node) and marks the calls it queues as its own (Call.Node), since
+// their SIP dialogs live there. Any node's matching pass may offer any call;
+// an offer for another node's call travels on the Bus (Redis pub/sub) to
+// that node, which hands it to the Ticket. Router.Run heartbeats every
+// NodeTTL/4. When a node's heartbeat lapses, the next Match on any node
+// recovers it: its calls leave the store (the callers were on that node's
+// dialogs), agents ringing for them are ready again, agents talking on them
+// become not_ready with ReasonNodeLost (or, by Config.LostAgentState, go
+// through wrap-up to ready). A node restarts under a new name, so a
+// restarted node is never mistaken for the lost one.
+//
+// Store operations that fail because the store cannot be reached (not
+// because the routing state refuses them) are kept and retried by Run:
+// Finished, NoAnswer and Leave after a Redis outage still happen, so no
+// agent stays talking on a call that ended during the outage. Calls already
+// connected never depend on the store: their media and signalling are the
+// SIP layer's.
+//
+// # Supervisor operations
+//
+// Reprioritize gives a waiting call a new tier and an extra priority (its
+// key becomes enqueued_at − boost − priority, at once); Move sends it to
+// another queue keeping its key; MoveToAgent sends it to a named agent, who
+// is offered it first and waited for; ForceAgentState is SetAgentState that
+// may also end a wrap-up. These are the only changes to a key after enqueue.
 //
 // # Overrides, position and call-backs
 //
@@ -93,10 +136,28 @@
 // not_ready (with a reason), logged_out. While ringing or talking, a request
 // for not_ready or logged_out is kept pending and applied when the call ends
 // (after wrap-up); "ready" then fails with ErrAgentBusy, as it does during
-// wrap-up, which is enforced in this version. not_ready and logged_out end a
-// wrap-up at once. A call can join a queue only if an agent with its skill is
-// logged in (any state but logged_out); otherwise Enqueue fails with
-// ErrNoAgents. An agent has at most one call at a time.
+// wrap-up, which is enforced across all queues (an agent has one state, not
+// one per queue). not_ready and logged_out end a wrap-up at once. An agent
+// has at most one call at a time.
+//
+// An agent who misses an offer is not ready for a delay that depends on how
+// (Config.Misses: ring timeout 10 s, busy 5 s, rejected 5 s, anything else
+// 10 s by default), then ready again by itself; the delay is never zero, so
+// the call just missed is never offered again at once to the same agent.
+// After MaxInRow misses in a row (3) the agent stays not_ready with
+// ReasonNotResponding until it asks to be ready. A pending not_ready or
+// logout takes precedence. The SIP layer logs an agent in (not ready) when
+// its phone registers and out when the registration ends or expires, so an
+// agent whose registration expired is never offered a call.
+//
+// # Joining and leaving
+//
+// A call can join a queue only if an agent with one of its skills is logged
+// in (any state but logged_out), unless the queue has JoinEmpty; otherwise
+// Enqueue fails with ErrNoAgents. A queue with MaxQueued refuses callers
+// beyond that many waiting with ErrQueueFull. A LeaveWhenEmpty queue sends
+// its waiting callers an overflow (reason "empty") when its last agent logs
+// out.
 //
 // # Time
 //
@@ -106,12 +167,13 @@
 // is due; the Router keeps one time.AfterFunc timer for that moment (tests
 // run it under testing/synctest) and exposes Tick for tests that move an
 // injected clock by hand. Close stops the timer and waits for a pass in
-// progress; the Router starts no other goroutines.
+// progress. The only goroutine is the caller's Run.
 //
 // # Event log
 //
 // With Config.Events set, the Router appends a QueueEvent for everything it
 // does, named as in Asterisk's queue_log: ENTERQUEUE, CALLBACK, EXITEMPTY,
+// FULL, MOVE and REPRIORITIZE (supervisor operations),
 // AGENTCALLED (an offer; AMI's name), RINGNOANSWER, CONNECT, COMPLETE (from
 // Finished) or COMPLETECALLER (Leave of a talking call), ABANDON,
 // EXITWITHTIMEOUT, WRAPUP, and for agents ADDMEMBER, REMOVEMEMBER, PAUSE

@@ -41,6 +41,12 @@ var (
 	// become a callback request.
 	ErrNotWaiting = errors.New("call is not waiting")
 
+	// ErrUnknownTier: no tier with that name is configured.
+	ErrUnknownTier = errors.New("unknown tier")
+
+	// ErrQueueFull: the queue holds its maximum number of queued calls.
+	ErrQueueFull = errors.New("queue full")
+
 	// ErrClosed: the Router has been closed.
 	ErrClosed = errors.New("router closed")
 )

@@ -125,14 +125,28 @@ func (r *Router) Position(ctx context.Context, callID string) (pos int, ewt time
 	}
 	pos = ahead + 1
 
-	aht := r.handled.average(queue)
+	ewt, err = r.EstimatedWait(ctx, queue, pos)
+	if err != nil {
+		return pos, 0, fmt.Errorf("routing: position of call %q: %w", callID, err)
+	}
+	return pos, ewt, nil
+}
+
+// EstimatedWait is the rough wait of a caller at position pos in queue
+// (see Position for the formula); 0 when there is no estimate yet.
+// Errors: ErrUnknownQueue, a store failure.
+func (r *Router) EstimatedWait(ctx context.Context, queue string, pos int) (time.Duration, error) {
 	q, ok := r.cfg.queue(queue)
-	if aht == 0 || !ok {
-		return pos, 0, nil
+	if !ok {
+		return 0, fmt.Errorf("routing: estimated wait: queue %q: %w", queue, ErrUnknownQueue)
+	}
+	aht := r.handled.average(queue)
+	if aht == 0 || pos <= 0 {
+		return 0, nil
 	}
 	agents, err := r.store.Agents(ctx)
 	if err != nil {
-		return pos, 0, fmt.Errorf("routing: position of call %q: %w", callID, err)
+		return 0, fmt.Errorf("routing: estimated wait in %q: %w", queue, err)
 	}
 	in := 0
 	for _, a := range agents {
@@ -141,9 +155,9 @@ func (r *Router) Position(ctx context.Context, callID string) (pos int, ewt time
 		}
 	}
 	if in == 0 {
-		return pos, 0, nil
+		return 0, nil
 	}
-	return pos, time.Duration(pos) * aht / time.Duration(in), nil
+	return time.Duration(pos) * aht / time.Duration(in), nil
 }
 
 // Callback turns a waiting call into a callback request for number: the

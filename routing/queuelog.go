@@ -2,6 +2,7 @@ package routing
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 )
@@ -16,6 +17,15 @@ const (
 	// LogExitEmpty: a call was refused because no agent with the queue's
 	// skill is logged in.
 	LogExitEmpty = "EXITEMPTY"
+	// LogFull: a call was refused because its queue held its maximum of
+	// queued calls (Asterisk's QUEUESTATUS FULL).
+	LogFull = "FULL"
+	// LogMove: a supervisor moved a waiting call to another queue or agent
+	// (Queue is the new queue, Agent the named agent, Reason the old queue).
+	LogMove = "MOVE"
+	// LogReprioritize: a supervisor changed a waiting call's tier or
+	// priority (Tier is the new tier, WaitMS the head start now given).
+	LogReprioritize = "REPRIORITIZE"
 	// LogAgentCalled: the call is offered to (rings) Agent, with fencing
 	// Token. queue_log has no line for this; the name is Asterisk AMI's.
 	LogAgentCalled = "AGENTCALLED"
@@ -69,9 +79,14 @@ type QueueEvent struct {
 	// ABANDON and EXITWITHTIMEOUT, until the answer for COMPLETECALLER,
 	// until now for CALLBACK.
 	WaitMS int64 `json:"wait_ms,omitempty"`
+	// TalkMS is the conversation's length in milliseconds, from the answer
+	// to the end (COMPLETE, COMPLETECALLER, COMPLETEAGENT).
+	TalkMS int64 `json:"talk_ms,omitempty"`
 	// Token is the offer's fencing token.
 	Token  uint64 `json:"token,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Node is the Kefu node that wrote the event.
+	Node string `json:"node,omitempty"`
 }
 
 // Fields returns the event as alternating field names and values, in a
@@ -93,11 +108,40 @@ func (e QueueEvent) Fields() []string {
 	if e.WaitMS != 0 {
 		add("wait_ms", strconv.FormatInt(e.WaitMS, 10))
 	}
+	if e.TalkMS != 0 {
+		add("talk_ms", strconv.FormatInt(e.TalkMS, 10))
+	}
 	if e.Token != 0 {
 		add("token", strconv.FormatUint(e.Token, 10))
 	}
 	add("reason", e.Reason)
+	add("node", e.Node)
 	return f
+}
+
+// EventLogs returns an EventLog that appends each event to every log in
+// turn (nil entries are skipped); its error joins theirs, and one failing log
+// does not keep the event from the others.
+func EventLogs(logs ...EventLog) EventLog {
+	var live teeLog
+	for _, l := range logs {
+		if l != nil {
+			live = append(live, l)
+		}
+	}
+	return live
+}
+
+type teeLog []EventLog
+
+func (t teeLog) Append(ctx context.Context, e QueueEvent) error {
+	var errs []error
+	for _, l := range t {
+		if err := l.Append(ctx, e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // EventLog receives the router's queue events, in the order the router

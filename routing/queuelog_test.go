@@ -83,8 +83,8 @@ func TestEventLog(t *testing.T) {
 				{Time: w.at(0), Event: "AGENTCALLED", CallID: "c1", Queue: "billing", Agent: "1001", Token: first.Token},
 				{Time: w.at(15 * time.Second), Event: "RINGNOANSWER", CallID: "c1", Queue: "billing", Agent: "1001", Token: first.Token, Reason: "no_answer"},
 				{Time: w.at(15 * time.Second), Event: "AGENTCALLED", CallID: "c1", Queue: "billing", Agent: "1002", Token: second.Token},
-				{Time: w.at(18 * time.Second), Event: "CONNECT", CallID: "c1", Queue: "billing", Agent: "1002", Token: second.Token},
-				{Time: w.at(78 * time.Second), Event: "COMPLETE", CallID: "c1", Queue: "billing", Agent: "1002", Token: second.Token},
+				{Time: w.at(18 * time.Second), Event: "CONNECT", CallID: "c1", Queue: "billing", Agent: "1002", Tier: "vip", Caller: caller, WaitMS: 18000, Token: second.Token},
+				{Time: w.at(78 * time.Second), Event: "COMPLETE", CallID: "c1", Queue: "billing", Agent: "1002", Tier: "vip", Caller: caller, WaitMS: 18000, TalkMS: 60000, Token: second.Token},
 			}
 		}},
 		{"caller abandons while queued", func(w *logWorld) []routing.QueueEvent {
@@ -112,8 +112,8 @@ func TestEventLog(t *testing.T) {
 				{Time: w.at(0), Event: "ADDMEMBER", Agent: "1001"},
 				{Time: w.at(0), Event: "ENTERQUEUE", CallID: "c3", Queue: "complaints", Tier: "default", Caller: caller},
 				{Time: w.at(0), Event: "AGENTCALLED", CallID: "c3", Queue: "complaints", Agent: "1001", Token: o.Token},
-				{Time: w.at(4 * time.Second), Event: "CONNECT", CallID: "c3", Queue: "complaints", Agent: "1001", Token: o.Token},
-				{Time: w.at(64 * time.Second), Event: "COMPLETECALLER", CallID: "c3", Queue: "complaints", Agent: "1001", Tier: "default", Caller: caller, WaitMS: 4000, Token: o.Token},
+				{Time: w.at(4 * time.Second), Event: "CONNECT", CallID: "c3", Queue: "complaints", Agent: "1001", Tier: "default", Caller: caller, WaitMS: 4000, Token: o.Token},
+				{Time: w.at(64 * time.Second), Event: "COMPLETECALLER", CallID: "c3", Queue: "complaints", Agent: "1001", Tier: "default", Caller: caller, WaitMS: 4000, TalkMS: 60000, Token: o.Token},
 				{Time: w.at(64 * time.Second), Event: "WRAPUP", CallID: "c3", Queue: "complaints", Agent: "1001"},
 			}
 		}},
@@ -129,8 +129,8 @@ func TestEventLog(t *testing.T) {
 				{Time: w.at(0), Event: "ADDMEMBER", Agent: "1001"},
 				{Time: w.at(0), Event: "ENTERQUEUE", CallID: "c4", Queue: "complaints", Tier: "default"},
 				{Time: w.at(0), Event: "AGENTCALLED", CallID: "c4", Queue: "complaints", Agent: "1001", Token: o.Token},
-				{Time: w.at(0), Event: "CONNECT", CallID: "c4", Queue: "complaints", Agent: "1001", Token: o.Token},
-				{Time: w.at(time.Minute), Event: "COMPLETE", CallID: "c4", Queue: "complaints", Agent: "1001", Token: o.Token},
+				{Time: w.at(0), Event: "CONNECT", CallID: "c4", Queue: "complaints", Agent: "1001", Tier: "default", Token: o.Token},
+				{Time: w.at(time.Minute), Event: "COMPLETE", CallID: "c4", Queue: "complaints", Agent: "1001", Tier: "default", TalkMS: 60000, Token: o.Token},
 				{Time: w.at(time.Minute), Event: "WRAPUP", CallID: "c4", Queue: "complaints", Agent: "1001"},
 			}
 		}},
@@ -203,7 +203,7 @@ func TestEventLog(t *testing.T) {
 				{Time: w.at(0), Event: "ADDMEMBER", Agent: "1001"},
 				{Time: w.at(0), Event: "ENTERQUEUE", CallID: "c9", Queue: "billing", Tier: "default"},
 				{Time: w.at(0), Event: "AGENTCALLED", CallID: "c9", Queue: "billing", Agent: "1001", Token: o.Token},
-				{Time: w.at(0), Event: "CONNECT", CallID: "c9", Queue: "billing", Agent: "1001", Token: o.Token},
+				{Time: w.at(0), Event: "CONNECT", CallID: "c9", Queue: "billing", Agent: "1001", Tier: "default", Token: o.Token},
 			}
 		}},
 	}

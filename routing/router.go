@@ -23,6 +23,7 @@ const retryDelay = time.Second
 type Router struct {
 	cfg    *compiled
 	store  Store
+	bus    Bus
 	now    func() time.Time
 	log    *slog.Logger
 	events EventLog // nil: no event log
@@ -37,6 +38,17 @@ type Router struct {
 
 	// handled keeps recent handle times for wait estimates (Position).
 	handled *handleTimes
+
+	// retries are store operations that failed for a reason other than the
+	// routing state (Redis unreachable) and must still happen: Run retries
+	// them until they succeed or are refused for good.
+	retries []retryOp
+}
+
+// retryOp is an operation to retry: what it is (for the log) and how.
+type retryOp struct {
+	what string
+	fn   func(ctx context.Context) error
 }
 
 // NewRouter validates cfg, registers its agents in store and returns a Router.
@@ -55,6 +67,7 @@ func NewRouter(cfg Config, store Store) (*Router, error) {
 		now:     cfg.Now,
 		log:     cfg.Logger,
 		events:  cfg.Events,
+		bus:     cfg.Bus,
 		tickets: map[string]*Ticket{},
 		handled: newHandleTimes(),
 	}
@@ -139,6 +152,9 @@ func (r *Router) Enqueue(ctx context.Context, req CallRequest) (*Ticket, error) 
 	}
 	now := r.clock()
 	call := Call{
+		Node:           r.cfg.node,
+		Lease:          q.RingTimeout + LeaseGrace,
+		Steps:          steps(q, now),
 		ID:             req.CallID,
 		Caller:         req.Caller,
 		Queue:          q.Name,
@@ -182,12 +198,17 @@ func (r *Router) Enqueue(ctx context.Context, req CallRequest) (*Ticket, error) 
 	r.tickets[call.ID] = t
 	r.mu.Unlock()
 
-	stored, err := r.store.Enqueue(ctx, call)
+	stored, err := r.store.Enqueue(ctx, call, EnqueueOptions{MaxQueued: q.MaxQueued, JoinEmpty: q.JoinEmpty})
 	if err != nil {
 		r.removeTicket(call.ID)
-		if errors.Is(err, ErrNoAgents) {
-			r.logEvent(ctx, QueueEvent{Time: now, Event: LogExitEmpty, CallID: call.ID, Queue: call.Queue,
-				Tier: call.Tier, Caller: call.Caller})
+		refused := QueueEvent{Time: now, CallID: call.ID, Queue: call.Queue, Tier: call.Tier, Caller: call.Caller}
+		switch {
+		case errors.Is(err, ErrNoAgents):
+			refused.Event = LogExitEmpty
+			r.logEvent(ctx, refused)
+		case errors.Is(err, ErrQueueFull):
+			refused.Event = LogFull
+			r.logEvent(ctx, refused)
 		}
 		return nil, fmt.Errorf("routing: enqueue call %q in queue %q: %w", call.ID, q.Name, err)
 	}
@@ -212,19 +233,24 @@ func (r *Router) Answered(ctx context.Context, offer Offer) error {
 		return err
 	}
 	now := r.clock()
-	if err := r.store.Answer(ctx, offer, now); err != nil {
+	call, err := r.store.Answer(ctx, offer, now)
+	if err != nil {
 		return fmt.Errorf("routing: answered %s: %w", offerString(offer), err)
 	}
 	r.handled.answered(offer.CallID, now)
 	r.log.Info("offer answered", offerAttrs(offer)...)
-	r.logEvent(ctx, offerEvent(LogConnect, offer, now))
+	e := offerEvent(LogConnect, offer, now)
+	e.Tier, e.Caller, e.WaitMS = call.Tier, call.Caller, waitMS(call.EnqueuedAt, now)
+	r.logEvent(ctx, e)
 	return nil
 }
 
-// NoAnswer records that the agent did not answer the offer (ring timeout,
-// busy, rejected): the agent becomes not_ready with reason (empty:
-// "no_answer") and the call goes back to its queue with its original key.
-// Errors as Answered.
+// NoAnswer records that the agent did not answer the offer: the call goes
+// back to its queue with its original key, and the agent is not ready for
+// the delay of the miss's kind (reason ReasonNoAnswer — also for an empty
+// reason —, ReasonRejected, ReasonBusy, anything else: Config.Misses), then
+// ready again; after Misses.MaxInRow misses in a row it stays not ready with
+// ReasonNotResponding. Errors as Answered; a store failure is retried by Run.
 func (r *Router) NoAnswer(ctx context.Context, offer Offer, reason string) error {
 	if err := r.checkOpen(); err != nil {
 		return err
@@ -233,7 +259,11 @@ func (r *Router) NoAnswer(ctx context.Context, offer Offer, reason string) error
 		reason = ReasonNoAnswer
 	}
 	now := r.clock()
-	if err := r.store.NoAnswer(ctx, offer, reason, now); err != nil {
+	miss := Miss{Reason: reason, Until: now.Add(r.cfg.misses.delay(reason)), MaxMisses: r.cfg.misses.MaxInRow}
+	if err := r.store.NoAnswer(ctx, offer, miss, now); err != nil {
+		r.retryLater(err, "no answer "+offerString(offer), func(ctx context.Context) error {
+			return r.store.NoAnswer(ctx, offer, miss, r.clock())
+		})
 		return fmt.Errorf("routing: no answer %s: %w", offerString(offer), err)
 	}
 	r.log.Info("offer not answered, call requeued", append(offerAttrs(offer), "reason", reason)...)
@@ -246,19 +276,28 @@ func (r *Router) NoAnswer(ctx context.Context, offer Offer, reason string) error
 
 // Finished records the end of an answered call: the call leaves the router
 // (its Ticket is closed) and the agent starts the queue's wrap-up, then is
-// ready again. Errors as Answered.
+// ready again. Errors as Answered; a store failure is retried by Run.
 func (r *Router) Finished(ctx context.Context, offer Offer) error {
 	if err := r.checkOpen(); err != nil {
 		return err
 	}
 	now := r.clock()
-	if err := r.store.Finish(ctx, offer, now); err != nil {
+	call, err := r.store.Finish(ctx, offer, now)
+	if err != nil {
+		r.closeTicket(offer.CallID)
+		r.retryLater(err, "finish "+offerString(offer), func(ctx context.Context) error {
+			_, err := r.store.Finish(ctx, offer, r.clock())
+			return err
+		})
 		return fmt.Errorf("routing: finished %s: %w", offerString(offer), err)
 	}
 	r.handled.finished(offer.CallID, offer.Queue, now)
 	r.closeTicket(offer.CallID)
 	r.log.Info("call finished", offerAttrs(offer)...)
-	r.logEvent(ctx, offerEvent(LogComplete, offer, now))
+	e := offerEvent(LogComplete, offer, now)
+	e.Tier, e.Caller = call.Tier, call.Caller
+	e.WaitMS, e.TalkMS = waitMS(call.EnqueuedAt, call.AnsweredAt), waitMS(call.AnsweredAt, now)
+	r.logEvent(ctx, e)
 	if q, ok := r.cfg.queue(offer.Queue); ok && q.WrapUp > 0 {
 		r.logEvent(ctx, QueueEvent{Time: now, Event: LogWrapUp, CallID: offer.CallID, Queue: offer.Queue, Agent: offer.AgentID})
 	}
@@ -279,6 +318,10 @@ func (r *Router) Leave(ctx context.Context, callID string) error {
 	r.closeTicket(callID)
 	if err != nil {
 		r.handled.forget(callID)
+		r.retryLater(err, fmt.Sprintf("leave call %q", callID), func(ctx context.Context) error {
+			_, err := r.store.Leave(ctx, callID, r.clock())
+			return err
+		})
 		return fmt.Errorf("routing: leave call %q: %w", callID, err)
 	}
 	if call.State == CallTalking {
@@ -294,6 +337,7 @@ func (r *Router) Leave(ctx context.Context, callID string) error {
 	}
 	if call.State == CallTalking {
 		e.Event, e.WaitMS = LogCompleteCaller, waitMS(call.EnqueuedAt, call.AnsweredAt)
+		e.TalkMS = waitMS(call.AnsweredAt, now)
 	}
 	r.logEvent(ctx, e)
 	if call.State == CallTalking && call.WrapUp > 0 {
@@ -310,6 +354,18 @@ func (r *Router) Leave(ctx context.Context, callID string) error {
 // end a wrap-up at once. Errors: ErrUnknownAgent, ErrInvalidState,
 // ErrAgentBusy, ErrClosed.
 func (r *Router) SetAgentState(ctx context.Context, agentID string, state AgentState, reason string) error {
+	return r.setAgentState(ctx, agentID, state, reason, false)
+}
+
+// ForceAgentState is a supervisor's SetAgentState: as SetAgentState, except
+// that ready also ends a wrap-up at once. A not_ready or logged_out forced on
+// an agent who is ringing or talking still waits for the call to end: a
+// supervisor never cuts a customer off this way.
+func (r *Router) ForceAgentState(ctx context.Context, agentID string, state AgentState, reason string) error {
+	return r.setAgentState(ctx, agentID, state, reason, true)
+}
+
+func (r *Router) setAgentState(ctx context.Context, agentID string, state AgentState, reason string, force bool) error {
 	if err := r.checkOpen(); err != nil {
 		return err
 	}
@@ -333,13 +389,17 @@ func (r *Router) SetAgentState(ctx context.Context, agentID string, state AgentS
 		}
 	}
 	now := r.clock()
-	a, err := r.store.SetAgentState(ctx, agentID, state, reason, now)
+	a, err := r.store.SetAgentState(ctx, agentID, state, reason, force, now)
 	if err != nil {
 		return fmt.Errorf("routing: agent %q to %s: %w", agentID, state, err)
 	}
-	r.log.Info("agent state", "agent", a.ID, "requested", state, "state", a.State, "pending", a.Pending, "reason", reason)
+	r.log.Info("agent state", "agent", a.ID, "requested", state, "state", a.State, "pending", a.Pending,
+		"reason", reason, "forced", force)
 	if before.ID != "" {
 		r.logAgentChange(ctx, before.State, before.Reason, a, now)
+	}
+	if a.State == AgentLoggedOut {
+		r.leaveEmptyQueues(ctx, a.Skills)
 	}
 	r.dispatch(ctx)
 	return nil
@@ -376,14 +436,30 @@ func (r *Router) dispatch(ctx context.Context) {
 // deliver hands the results of a matching pass made at now to the Tickets
 // and the event log.
 func (r *Router) deliver(ctx context.Context, res MatchResult, now time.Time) {
+	for _, id := range res.LostNodes {
+		r.log.Warn("node lost: its heartbeat lapsed; its calls are closed and its agents freed", "node", id)
+	}
+	for _, c := range res.Lost {
+		r.log.Warn("call closed: its node was lost", "call", c.ID, "node", c.Node, "state", c.State, "agent", c.AgentID)
+		e := QueueEvent{Time: now, Event: LogAbandon, CallID: c.ID, Queue: c.Queue, Agent: c.AgentID, Tier: c.Tier,
+			Caller: c.Caller, WaitMS: waitMS(c.EnqueuedAt, now), Token: c.Token, Reason: ReasonNodeLost}
+		if c.State == CallTalking {
+			e.Event, e.WaitMS, e.TalkMS = LogComplete, waitMS(c.EnqueuedAt, c.AnsweredAt), waitMS(c.AnsweredAt, now)
+		}
+		r.logEvent(ctx, e)
+		r.closeTicket(c.ID) // this node's own calls, when it was the one thought lost
+	}
+	for _, o := range res.Expired {
+		r.log.Warn("offer withdrawn: its lease passed unanswered; call back in line", offerAttrs(o)...)
+		e := offerEvent(LogRingNoAnswer, o, now)
+		e.Reason = "lease_expired"
+		r.logEvent(ctx, e)
+	}
 	for _, c := range res.Overflowed {
 		r.log.Info("call overflowed", "call", c.ID, "queue", c.Queue, "waited", c.Deadline.Sub(c.EnqueuedAt))
 		r.logEvent(ctx, QueueEvent{Time: now, Event: LogExitWithTimeout, CallID: c.ID, Queue: c.Queue,
 			Tier: c.Tier, Caller: c.Caller, WaitMS: waitMS(c.EnqueuedAt, c.Deadline)})
-		if t := r.takeTicket(c.ID); t != nil {
-			t.send(Event{Kind: EventOverflow, Offer: Offer{CallID: c.ID, Queue: c.Queue, At: c.Deadline}})
-			t.close()
-		}
+		r.send(ctx, c.Node, Event{Kind: EventOverflow, Offer: Offer{CallID: c.ID, Queue: c.Queue, At: c.Deadline, Node: c.Node}, Reason: "max_wait"})
 	}
 	for _, id := range res.WrapEnded {
 		r.log.Debug("wrap-up ended", "agent", id)
@@ -391,17 +467,44 @@ func (r *Router) deliver(ctx context.Context, res MatchResult, now time.Time) {
 	for _, o := range res.Offers {
 		r.log.Info("call offered", offerAttrs(o)...)
 		r.logEvent(ctx, offerEvent(LogAgentCalled, o, now))
+		r.send(ctx, o.Node, Event{Kind: EventOffer, Offer: o})
+	}
+}
+
+// send hands e to the call's Ticket if this node holds it, else publishes it
+// to node on the bus. An overflow closes the Ticket.
+func (r *Router) send(ctx context.Context, node string, e Event) {
+	id := e.Offer.CallID
+	var t *Ticket
+	if e.Kind == EventOverflow {
+		t = r.takeTicket(id)
+	} else {
 		r.mu.Lock()
-		t := r.tickets[o.CallID]
+		t = r.tickets[id]
 		r.mu.Unlock()
-		switch {
-		case t == nil:
-			// The call left meanwhile (its offer is already void) or belongs
-			// to another node.
-			r.log.Debug("offer for a call with no ticket here", offerAttrs(o)...)
-		case !t.send(Event{Kind: EventOffer, Offer: o}):
-			r.log.Warn("offer not delivered: ticket closed or full", offerAttrs(o)...)
+	}
+	if t != nil {
+		if !t.send(e) {
+			r.log.Warn("event not delivered: ticket closed or full", append(offerAttrs(e.Offer), "event", e.Kind)...)
 		}
+		if e.Kind == EventOverflow {
+			t.close()
+		}
+		return
+	}
+	if node == "" || node == r.cfg.node {
+		// The call left meanwhile (its offer is void) or its ticket is gone.
+		r.log.Debug("event for a call with no ticket here", append(offerAttrs(e.Offer), "event", e.Kind)...)
+		return
+	}
+	if r.bus == nil {
+		r.log.Warn("event for another node's call and no bus to send it on; its lease will recover it",
+			append(offerAttrs(e.Offer), "node", node, "event", e.Kind)...)
+		return
+	}
+	if err := r.bus.Publish(context.WithoutCancel(ctx), node, e); err != nil {
+		r.log.Warn("publishing an event to another node failed; its lease will recover it",
+			append(offerAttrs(e.Offer), "node", node, "event", e.Kind, "err", err)...)
 	}
 }
 
@@ -465,6 +568,18 @@ func offerString(o Offer) string {
 // offerEvent returns the event named name about offer o at now.
 func offerEvent(name string, o Offer, now time.Time) QueueEvent {
 	return QueueEvent{Time: now, Event: name, CallID: o.CallID, Queue: o.Queue, Agent: o.AgentID, Token: o.Token}
+}
+
+// steps returns queue q's skill steps for a call enqueued at now.
+func steps(q QueueConfig, now time.Time) []Step {
+	if len(q.Steps) == 0 {
+		return nil
+	}
+	out := make([]Step, len(q.Steps))
+	for i, st := range q.Steps {
+		out[i] = Step{At: now.Add(st.After), Skill: st.Skill, MinLevel: st.MinLevel}
+	}
+	return out
 }
 
 func offerAttrs(o Offer) []any {

@@ -23,15 +23,20 @@ type QueueStatus struct {
 
 // QueuedCall is one waiting call in a QueueStatus.
 type QueuedCall struct {
-	Position    int       `json:"position"`
-	CallID      string    `json:"call_id"`
-	Caller      string    `json:"caller,omitempty"`
-	Tier        string    `json:"tier"`
-	State       CallState `json:"state"`
-	AgentID     string    `json:"agent_id,omitempty"`
-	EnqueuedAt  time.Time `json:"enqueued_at"`
-	Key         time.Time `json:"key"`
-	WaitSeconds float64   `json:"wait_s"`
+	Position   int       `json:"position"`
+	CallID     string    `json:"call_id"`
+	Caller     string    `json:"caller,omitempty"`
+	Tier       string    `json:"tier"`
+	State      CallState `json:"state"`
+	AgentID    string    `json:"agent_id,omitempty"`
+	EnqueuedAt time.Time `json:"enqueued_at"`
+	Key        time.Time `json:"key"`
+	// HeadStartSeconds is how far ahead of its real arrival the call is
+	// placed: its tier's boost plus any supervisor priority.
+	HeadStartSeconds float64 `json:"head_start_s"`
+	WaitSeconds      float64 `json:"wait_s"`
+	// PreferredAgent is the agent the call waits for first.
+	PreferredAgent string `json:"preferred_agent,omitempty"`
 	// Callback is the number to call back for a callback request.
 	Callback string `json:"callback,omitempty"`
 }
@@ -50,6 +55,8 @@ type AgentStatus struct {
 	WrapUntil time.Time      `json:"wrap_until,omitzero"`
 	Pending   AgentState     `json:"pending,omitempty"`
 	Skills    map[string]int `json:"skills"`
+	// Misses counts the offers missed in a row.
+	Misses int `json:"misses,omitempty"`
 }
 
 // CallStatus is the live state of one call, for the HTTP API.
@@ -69,6 +76,10 @@ type CallStatus struct {
 	Token       uint64  `json:"token,omitempty"`
 	// Callback is the number to call back for a callback request.
 	Callback string `json:"callback,omitempty"`
+	// Node is the Kefu node holding the caller's dialog.
+	Node string `json:"node,omitempty"`
+	// HeadStartSeconds is the call's tier boost plus supervisor priority.
+	HeadStartSeconds float64 `json:"head_start_s"`
 }
 
 // Queues returns every configured queue's live state, in configuration order.
@@ -103,6 +114,7 @@ func (r *Router) Queues(ctx context.Context) ([]QueueStatus, error) {
 		qs.Calls = append(qs.Calls, QueuedCall{
 			Position: qs.Waiting, CallID: c.ID, Caller: c.Caller, Tier: c.Tier, State: c.State,
 			AgentID: c.AgentID, EnqueuedAt: c.EnqueuedAt, Key: c.Key, WaitSeconds: wait.Seconds(),
+			HeadStartSeconds: c.EnqueuedAt.Sub(c.Key).Seconds(), PreferredAgent: c.PreferredAgent,
 			Callback: c.Callback,
 		})
 	}
@@ -119,7 +131,7 @@ func (r *Router) Agents(ctx context.Context) ([]AgentStatus, error) {
 	for i, a := range agents {
 		out[i] = AgentStatus{
 			ID: a.ID, State: a.State, Reason: a.Reason, Since: a.Since, IdleSince: a.IdleSince,
-			WrapUntil: a.WrapUntil, Pending: a.Pending, Skills: maps.Clone(a.Skills),
+			WrapUntil: a.WrapUntil, Pending: a.Pending, Skills: maps.Clone(a.Skills), Misses: a.Misses,
 		}
 		switch a.State {
 		case AgentOffered, AgentTalking, AgentWrapUp:
@@ -136,19 +148,23 @@ func (r *Router) Calls(ctx context.Context) ([]CallStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("routing: calls: %w", err)
 	}
-	now := r.clock()
 	out := make([]CallStatus, len(calls))
 	for i, c := range calls {
-		end := now
-		if c.State == CallTalking {
-			end = c.AnsweredAt
-		}
-		out[i] = CallStatus{
-			CallID: c.ID, Caller: c.Caller, Queue: c.Queue, Tier: c.Tier, State: c.State,
-			AgentID: c.AgentID, PreferredAgent: c.PreferredAgent, EnqueuedAt: c.EnqueuedAt,
-			Key: c.Key, WaitSeconds: end.Sub(c.EnqueuedAt).Seconds(), Token: c.Token,
-			Callback: c.Callback,
-		}
+		out[i] = r.callStatus(c)
 	}
 	return out, nil
+}
+
+// callStatus describes c as of now.
+func (r *Router) callStatus(c Call) CallStatus {
+	end := r.clock()
+	if c.State == CallTalking {
+		end = c.AnsweredAt
+	}
+	return CallStatus{
+		CallID: c.ID, Caller: c.Caller, Queue: c.Queue, Tier: c.Tier, State: c.State,
+		AgentID: c.AgentID, PreferredAgent: c.PreferredAgent, EnqueuedAt: c.EnqueuedAt,
+		Key: c.Key, WaitSeconds: end.Sub(c.EnqueuedAt).Seconds(), Token: c.Token,
+		Callback: c.Callback, Node: c.Node, HeadStartSeconds: c.EnqueuedAt.Sub(c.Key).Seconds(),
+	}
 }

@@ -3,6 +3,7 @@ package routing
 import (
 	"context"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -26,35 +27,58 @@ type Store interface {
 	// store-wide increasing counter) and State set to CallQueued. The caller
 	// fills ID, Queue, Skill, EnqueuedAt and Key (and optionally the rest).
 	// Errors: ErrDuplicateCall; ErrNoAgents when no logged-in agent has
-	// call.Skill (checked in the same transaction).
-	Enqueue(ctx context.Context, call Call) (Call, error)
+	// call.Skill or a skill of call.Steps, unless opts.JoinEmpty;
+	// ErrQueueFull when opts.MaxQueued > 0 and the queue already holds that
+	// many queued calls (calls ringing an agent do not count). All checked in
+	// the same transaction.
+	Enqueue(ctx context.Context, call Call, opts EnqueueOptions) (Call, error)
 
-	// Match first applies the timed transitions due at now: agents whose
-	// wrap-up ends at or before now become ready (or their pending state),
-	// and queued calls whose Deadline is at or before now are removed and
-	// reported as Overflowed. Then it runs the greedy matching pass (see the
-	// package documentation) and records every offer: call and agent both
-	// become offered with a fresh token. Next is the earliest time after now
-	// at which a timed transition or a preferred-agent wait expiry is due
-	// (zero when none): call Match again then.
+	// Match runs one pass at now, in this order:
+	//  1. Nodes whose heartbeat lapsed (Until at or before now) are
+	//     recovered: every call they own (Call.Node) is removed and reported
+	//     in Lost; an agent it was ringing goes back to ready (IdleSince
+	//     unchanged, or its pending state); an agent talking to it goes to
+	//     the node's LostState (not_ready with ReasonNodeLost) or, when that
+	//     is ready, to wrap-up as with Finish. The node's record goes.
+	//  2. Offers whose lease passed (LeaseUntil at or before now) are
+	//     withdrawn: the call is queued again (Key, Seq, Deadline kept; not a
+	//     miss) and the agent goes back to ready (IdleSince unchanged, or
+	//     its pending state); reported in Expired.
+	//  3. Agent timers: agents whose WrapUntil is at or before now — in
+	//     wrap_up, or not_ready after a missed offer — become ready (idle
+	//     from WrapUntil) or take their pending state; reported in WrapEnded.
+	//  4. Queued calls whose Deadline is at or before now are removed and
+	//     reported as Overflowed.
+	//  5. The greedy matching pass (see the package documentation) with
+	//     skill steps; every offer is recorded: call and agent both become
+	//     offered with a fresh token, and LeaseUntil = now + call.Lease when
+	//     Lease > 0.
+	// Next is the earliest time after now at which a timed transition, a
+	// preferred-agent wait expiry, a skill step, an offer lease or a node
+	// heartbeat is due (zero when none): call Match again then.
 	Match(ctx context.Context, now time.Time) (MatchResult, error)
 
-	// Answer moves an offered call and its agent to talking.
+	// Answer moves an offered call and its agent to talking and returns the
+	// call as it is now; the agent's run of misses ends (Misses = 0).
 	// Errors: ErrUnknownAgent; ErrStaleOffer (also wrapping ErrUnknownCall
 	// when the call is gone).
-	Answer(ctx context.Context, offer Offer, now time.Time) error
+	Answer(ctx context.Context, offer Offer, now time.Time) (Call, error)
 
 	// NoAnswer puts an offered call back in its queue with its original Key,
-	// Seq and Deadline, and makes the agent not_ready with reason (empty:
-	// ReasonNoAnswer), or logged_out if a logout was pending. If the agent was
-	// the call's preferred agent, the call stops waiting for them.
-	// Errors as Answer.
-	NoAnswer(ctx context.Context, offer Offer, reason string, now time.Time) error
+	// Seq and Deadline (Call.Misses + 1) and applies miss to the agent
+	// (Agent.Misses + 1): a pending logout or not_ready takes effect; else,
+	// when miss.MaxMisses > 0 and the agent has now missed that many offers
+	// in a row, it becomes not_ready with ReasonNotResponding and stays so;
+	// else it becomes not_ready with miss.Reason (empty: ReasonNoAnswer)
+	// until miss.Until (WrapUntil), or ready at once (IdleSince = now) when
+	// miss.Until is not after now. If the agent was the call's preferred
+	// agent, the call stops waiting for them. Errors as Answer.
+	NoAnswer(ctx context.Context, offer Offer, miss Miss, now time.Time) error
 
-	// Finish ends a talking call: the call is removed, the agent enters
-	// wrap_up until now+call.WrapUp (or, with no wrap-up, becomes ready, or
-	// takes its pending state). Errors as Answer.
-	Finish(ctx context.Context, offer Offer, now time.Time) error
+	// Finish ends a talking call: the call is removed and returned as it was,
+	// the agent enters wrap_up until now+call.WrapUp (or, with no wrap-up,
+	// becomes ready, or takes its pending state). Errors as Answer.
+	Finish(ctx context.Context, offer Offer, now time.Time) (Call, error)
 
 	// Leave removes a call wherever it is (the caller hung up or gave up) and
 	// returns it as it was. An offered call's agent goes back to ready with
@@ -69,18 +93,33 @@ type Store interface {
 	// call is talking.
 	Callback(ctx context.Context, callID, number string, now time.Time) (Call, error)
 
-	// SetAgentState applies an agent's request to be ready, not_ready or
-	// logged_out and returns the agent afterwards. The rules:
-	//   - ready from logged_out or not_ready: ready, IdleSince = now; ready
-	//     when ready: no change; ready when offered, talking or in wrap-up:
-	//     ErrAgentBusy (wrap-up is enforced in this version).
+	// Modify applies a supervisor's change to a queued call and returns the
+	// call afterwards: the non-zero fields of change replace the call's, and
+	// the call is re-indexed at once (a new Key moves it in line; a new
+	// Queue moves it to that queue keeping its Key unless change.Key is
+	// set). Errors: ErrUnknownCall; ErrNotWaiting when the call is offered
+	// or talking.
+	Modify(ctx context.Context, callID string, change CallChange, now time.Time) (Call, error)
+
+	// SetAgentState applies a request to be ready, not_ready or logged_out
+	// and returns the agent afterwards. The rules:
+	//   - ready from logged_out or not_ready (also a not_ready after a miss):
+	//     ready, IdleSince = now, Misses = 0; ready when ready: no change;
+	//     ready when offered or talking: ErrAgentBusy; ready in wrap-up:
+	//     ErrAgentBusy, unless force (a supervisor), which ends the wrap-up.
 	//   - not_ready or logged_out from logged_out, not_ready, ready or
-	//     wrap_up: takes effect at once (ends wrap-up early).
+	//     wrap_up: takes effect at once (ends wrap-up or a miss delay early).
 	//   - not_ready or logged_out when offered or talking: recorded as
 	//     Agent.Pending and applied when the agent's call ends (after
 	//     wrap-up); the current call is not disturbed.
 	// Errors: ErrUnknownAgent, ErrInvalidState, ErrAgentBusy.
-	SetAgentState(ctx context.Context, agentID string, state AgentState, reason string, now time.Time) (Agent, error)
+	SetAgentState(ctx context.Context, agentID string, state AgentState, reason string, force bool, now time.Time) (Agent, error)
+
+	// Heartbeat records that node is alive until node.Until, with the state
+	// its talking agents take if it is lost (see Match). A node that stops
+	// calling Heartbeat is recovered by whichever node's Match runs after
+	// its Until.
+	Heartbeat(ctx context.Context, node Node) error
 
 	// Calls returns every call, whatever its state, in global queue order:
 	// Key, then Seq.
@@ -96,8 +135,15 @@ type MatchResult struct {
 	Offers []Offer
 	// Overflowed calls, removed because their Deadline passed.
 	Overflowed []Call
-	// WrapEnded lists agents whose wrap-up ended in this pass.
+	// WrapEnded lists agents whose wrap-up or miss delay ended in this pass.
 	WrapEnded []string
+	// Lost lists the calls removed because the node owning them was lost,
+	// as they were.
+	Lost []Call
+	// LostNodes names the nodes recovered in this pass.
+	LostNodes []string
+	// Expired lists the offers withdrawn because their lease passed.
+	Expired []Offer
 	// Next is when to call Match again for timed transitions; zero if none.
 	Next time.Time
 }
@@ -137,11 +183,94 @@ type Call struct {
 	// request (the caller asked to be called back and hung up); empty for a
 	// caller waiting on the line.
 	Callback string `json:"callback,omitempty"`
+	// Node is the Kefu node holding the caller's SIP dialog: offers are
+	// delivered there, and the call is removed if that node is lost. Empty:
+	// never recovered.
+	Node string `json:"node,omitempty"`
+	// Lease is how long an offer of this call may stay unanswered before
+	// Match withdraws it; 0: no lease. LeaseUntil is the current offer's.
+	Lease      time.Duration `json:"lease,omitempty"`
+	LeaseUntil time.Time     `json:"lease_until,omitzero"`
+	// Steps are the skill steps (see Step). Empty means one step: Skill at
+	// any level from EnqueuedAt.
+	Steps []Step `json:"steps,omitempty"`
+}
+
+// Step is one stage of a call's widening agent requirements: from At on, an
+// agent with Skill at MinLevel or better may take the call. Steps are in At
+// order and add up: an agent qualifying for any step reached qualifies, and
+// the earliest step with a qualified ready agent chooses (its best agent).
+type Step struct {
+	At       time.Time `json:"at"`
+	Skill    string    `json:"skill"`
+	MinLevel int       `json:"min_level"`
+}
+
+// CallSteps returns the call's steps, or its one implicit step.
+func (c Call) CallSteps() []Step {
+	if len(c.Steps) > 0 {
+		return c.Steps
+	}
+	return []Step{{At: c.EnqueuedAt, Skill: c.Skill, MinLevel: 1}}
+}
+
+// Clone returns a copy of c that shares no memory with it.
+func (c Call) Clone() Call {
+	c.Steps = slices.Clone(c.Steps)
+	return c
+}
+
+// EnqueueOptions are the queue's joining rules for Store.Enqueue.
+type EnqueueOptions struct {
+	// MaxQueued is the most calls the queue may hold queued; 0: no limit.
+	MaxQueued int
+	// JoinEmpty lets a call join when no agent with its skill is logged in.
+	JoinEmpty bool
+}
+
+// Miss is what Store.NoAnswer does to the agent who missed an offer.
+type Miss struct {
+	// Reason is the not_ready reason (empty: ReasonNoAnswer).
+	Reason string
+	// Until is when the agent is ready again.
+	Until time.Time
+	// MaxMisses is how many misses in a row make the agent not_ready with
+	// ReasonNotResponding until it asks to be ready; 0: no limit.
+	MaxMisses int
+}
+
+// CallChange is a supervisor's change to a queued call (Store.Modify).
+// Zero fields keep the call's value.
+type CallChange struct {
+	Tier string
+	Key  time.Time
+	// Queue, Skill, Steps, WrapUp and Lease move the call to another queue;
+	// set them together.
+	Queue  string
+	Skill  string
+	Steps  []Step
+	WrapUp time.Duration
+	Lease  time.Duration
+	// PreferredAgent and PreferUntil send the call to a named agent, who is
+	// offered it first and is waited for until PreferUntil.
+	PreferredAgent string
+	PreferUntil    time.Time
+}
+
+// Node is a Kefu node's heartbeat (Store.Heartbeat).
+type Node struct {
+	ID string `json:"id"`
+	// Until is when the node counts as lost unless it beats again.
+	Until time.Time `json:"until"`
+	// LostState is what agents talking on the node's calls become when it
+	// is lost: AgentNotReady (ReasonNodeLost) or AgentReady (after the
+	// call's wrap-up).
+	LostState AgentState `json:"lost_state"`
 }
 
 // Offer returns the call's current offer (meaningful when offered or talking).
 func (c Call) Offer() Offer {
-	return Offer{CallID: c.ID, AgentID: c.AgentID, Queue: c.Queue, Token: c.Token, At: c.OfferedAt}
+	return Offer{CallID: c.ID, AgentID: c.AgentID, Queue: c.Queue, Token: c.Token, At: c.OfferedAt, Node: c.Node}
 }
 
 // Agent is an agent as a Store keeps it.
@@ -162,8 +291,13 @@ type Agent struct {
 	CallID string `json:"call_id,omitempty"`
 	Queue  string `json:"queue,omitempty"`
 	Token  uint64 `json:"token,omitempty"`
-	// WrapUntil is when wrap-up ends (wrap_up only).
+	// WrapUntil is when wrap-up ends (wrap_up), or when an agent made
+	// not_ready by a missed offer is ready again (not_ready; zero for a
+	// not_ready the agent chose).
 	WrapUntil time.Time `json:"wrap_until,omitzero"`
+	// Misses counts the offers the agent missed in a row (since it last
+	// answered or asked to be ready).
+	Misses int `json:"misses,omitempty"`
 	// Pending is a not_ready or logged_out requested while busy, applied when
 	// the current call ends; PendingReason goes with a pending not_ready.
 	Pending       AgentState `json:"pending,omitempty"`

@@ -48,6 +48,19 @@ const (
 // call ring out when NoAnswer is called with an empty reason.
 const ReasonNoAnswer = "no_answer"
 
+// Not-ready reasons the router gives by itself.
+const (
+	// ReasonRejected: the agent's phone declined the offer.
+	ReasonRejected = "rejected"
+	// ReasonBusy: the agent's phone answered busy.
+	ReasonBusy = "busy"
+	// ReasonNotResponding: the agent missed MaxMisses offers in a row; it
+	// stays not_ready until it (or a supervisor) makes it ready.
+	ReasonNotResponding = "not_responding"
+	// ReasonNodeLost: the Kefu node carrying the agent's call was lost.
+	ReasonNodeLost = "node_lost"
+)
+
 // QueueConfig describes one queue. The zero values of the durations mean the
 // defaults stated per field.
 type QueueConfig struct {
@@ -73,6 +86,31 @@ type QueueConfig struct {
 	// qualified may take it; CallRequest.PreferWait overrides it per call.
 	// Default 0: no wait (the manager still gets the call when ready).
 	PreferWait time.Duration
+	// Steps widen who may take a call as it waits, without it losing its
+	// place: e.g. {0s, level 4}, {30s, level 1}, {60s, skill "general"}.
+	// A step's Skill defaults to the queue's, MinLevel to 1; the first
+	// step's After must be 0. Empty: the queue's skill at any level from the
+	// start.
+	Steps []SkillStep
+	// MaxQueued is the most calls that may wait in line (not counting calls
+	// ringing an agent); a call arriving at a full queue is refused with
+	// ErrQueueFull. 0: no limit.
+	MaxQueued int
+	// JoinEmpty lets calls join while no agent with the queue's skills is
+	// logged in (they wait for one). Default false: ErrNoAgents.
+	JoinEmpty bool
+	// LeaveWhenEmpty makes waiting calls leave (an overflow with reason
+	// "empty") when the last agent with the queue's skills logs out.
+	LeaveWhenEmpty bool
+}
+
+// SkillStep is one step of a queue's widening (QueueConfig.Steps): once a
+// call has waited After, agents with Skill at MinLevel or better may take
+// it too.
+type SkillStep struct {
+	After    time.Duration
+	Skill    string
+	MinLevel int
 }
 
 // Defaults for QueueConfig fields left zero.
@@ -99,6 +137,9 @@ type Offer struct {
 	// store. Operations quoting an older token fail with ErrStaleOffer.
 	Token uint64    `json:"token,omitempty"`
 	At    time.Time `json:"at"`
+	// Node is the node holding the caller's dialog (Call.Node), where the
+	// offer must be delivered.
+	Node string `json:"node,omitempty"`
 }
 
 // EventKind says what an Event reports.
@@ -131,6 +172,9 @@ func (k EventKind) MarshalText() ([]byte, error) { return []byte(k.String()), ni
 type Event struct {
 	Kind  EventKind `json:"kind"`
 	Offer Offer     `json:"offer"`
+	// Reason says why an overflow happened: "max_wait", or "empty" when the
+	// last agent of a LeaveWhenEmpty queue logged out.
+	Reason string `json:"reason,omitempty"`
 }
 
 // CallRequest asks the router to queue a call.

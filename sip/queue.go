@@ -73,6 +73,10 @@ func (c *call) Queue(ctx context.Context, req ivr.QueueRequest) (ivr.QueueResult
 		c.log.Info("queue has no agents logged in", "queue", req.Queue)
 		return ivr.QueueResult{Outcome: ivr.QueueNoAgents}, nil
 	}
+	if errors.Is(err, routing.ErrQueueFull) {
+		c.log.Info("queue is full", "queue", req.Queue)
+		return ivr.QueueResult{Outcome: ivr.QueueFull}, nil
+	}
 	if err != nil {
 		return ivr.QueueResult{}, fmt.Errorf("enqueue: %w", err)
 	}
@@ -132,7 +136,7 @@ func (c *call) Queue(ctx context.Context, req ivr.QueueRequest) (ivr.QueueResult
 			switch ev.Kind {
 			case routing.EventOverflow:
 				inQueue = false
-				c.log.Info("queue max wait reached", "queue", req.Queue)
+				c.log.Info("queue max wait reached", "queue", req.Queue, "reason", ev.Reason)
 				return ivr.QueueResult{Outcome: ivr.QueueMaxWait}, nil
 			case routing.EventOffer:
 				res, served, err := c.offer(ctx, ev.Offer, qc, hold)

@@ -68,6 +68,7 @@ type serveOptions struct {
 	http     string
 	flows    string
 	redis    string
+	node     string
 	rtpPorts string
 	logLevel string
 	data     string
@@ -91,6 +92,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.StringVar(&o.http, "http", env("KEFU_HTTP", "127.0.0.1:8080"), "HTTP API address (env KEFU_HTTP)")
 	fs.StringVar(&o.flows, "flows", env("KEFU_FLOWS", "flows"), "directory of IVR flow files (env KEFU_FLOWS)")
 	fs.StringVar(&o.redis, "redis", env("KEFU_REDIS", ""), "Redis URL for shared queues (env KEFU_REDIS); empty uses the embedded store")
+	fs.StringVar(&o.node, "node", env("KEFU_NODE", ""), "this node's name among the Kefu nodes sharing -redis (env KEFU_NODE); default HOSTNAME-RANDOM, new at each start")
 	fs.StringVar(&o.rtpPorts, "rtp-ports", env("KEFU_RTP_PORTS", ""), "RTP port range LO-HI (env KEFU_RTP_PORTS; default from config, else 20000-29999)")
 	fs.StringVar(&o.logLevel, "log-level", env("KEFU_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env KEFU_LOG_LEVEL)")
 	fs.StringVar(&o.data, "data", env("KEFU_DATA", defaultDataDir()), "directory for voicemail, switch states and the speech cache (env KEFU_DATA)")

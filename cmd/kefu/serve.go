@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ import (
 	"kefu/routing/eventlog"
 	"kefu/routing/memstore"
 	"kefu/routing/redisstore"
+	"kefu/routing/stats"
 	"kefu/sip"
 	"kefu/sip/media"
 	"kefu/sip/tts"
@@ -48,6 +50,8 @@ type app struct {
 	metrics *prometheus.Registry // the app's own, served at /metrics
 	dir     *callerDirectory
 	router  *routing.Router
+	// figures keeps the queue figures over sliding windows.
+	figures *stats.Stats
 	// closeStore closes the router's store (the Redis connection) and its
 	// event log (the JSONL file); call it after the router is closed.
 	closeStore func() error
@@ -181,12 +185,21 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		}
 	}
 
-	rcfg := routing.Config{Tiers: tiers, Logger: log.With("part", "router")}
+	rc := cfg.Routing
+	rcfg := routing.Config{Tiers: tiers, Logger: log.With("part", "router"),
+		NodeTTL: rc.NodeTTL.D(), LostAgentState: routing.AgentState(rc.LostAgentState),
+		Misses: routing.MissRules{NoAnswer: rc.Misses.NoAnswer.D(), Rejected: rc.Misses.Rejected.D(),
+			Busy: rc.Misses.Busy.D(), Other: rc.Misses.Other.D(), MaxInRow: rc.Misses.MaxInRow}}
 	for _, q := range cfg.Queues {
-		rcfg.Queues = append(rcfg.Queues, routing.QueueConfig{
+		qc := routing.QueueConfig{
 			Name: q.Name, Skill: q.Skill, ServiceLevel: q.ServiceLevel.D(), MaxWait: q.MaxWait.D(),
 			RingTimeout: q.RingTimeout.D(), WrapUp: q.WrapUp.D(), PreferWait: q.AccountManagerWait.D(),
-		})
+			MaxQueued: q.MaxQueued, JoinEmpty: q.JoinEmpty, LeaveWhenEmpty: q.LeaveWhenEmpty,
+		}
+		for _, st := range q.Steps {
+			qc.Steps = append(qc.Steps, routing.SkillStep{After: st.After.D(), Skill: st.Skill, MinLevel: st.MinLevel})
+		}
+		rcfg.Queues = append(rcfg.Queues, qc)
 	}
 	passwords := map[string]string{}
 	for _, a := range cfg.Agents {
@@ -202,8 +215,11 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		}
 		store, closeStore = rs, rs.Close
 		rcfg.Events = rs.EventLog(100000)
-		log.Info("routing state kept in Redis", "redis", redactURL(o.redis),
-			"note", "one Kefu node per Redis prefix until nodes coordinate offers")
+		rcfg.Node, rcfg.Bus = o.node, rs.Bus()
+		if rcfg.Node == "" {
+			rcfg.Node = newNodeID()
+		}
+		log.Info("routing state kept in Redis", "redis", redactURL(o.redis), "node", rcfg.Node)
 	} else {
 		events, err := eventlog.NewJSONL(filepath.Join(dataDir, "events.jsonl"))
 		if err != nil {
@@ -211,6 +227,12 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		}
 		rcfg.Events, closeStore = events, events.Close
 	}
+	figures, err := stats.New(stats.Config{Queues: rcfg.Queues, Logger: log.With("part", "figures")}, figuresBackend(store))
+	if err != nil {
+		closeStore()
+		return nil, fmt.Errorf("figures: %w", err)
+	}
+	rcfg.Events = routing.EventLogs(rcfg.Events, figures)
 	router, err := routing.NewRouter(rcfg, store)
 	if err != nil {
 		closeStore()
@@ -218,7 +240,7 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	}
 	dir.boosts = router.Tiers()
 
-	a := &app{cfg: cfg, log: log, prompts: prompts, flows: flows, metrics: reg, dir: dir, router: router, closeStore: closeStore, warm: warm, sipErr: make(chan error, 1)}
+	a := &app{cfg: cfg, log: log, prompts: prompts, flows: flows, metrics: reg, dir: dir, router: router, figures: figures, closeStore: closeStore, warm: warm, sipErr: make(chan error, 1)}
 	scfg := sip.Config{
 		Listen:         listen,
 		RTPLow:         lo,
@@ -255,7 +277,7 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	}
 	a.http = &http.Server{
 		Handler: api.New(api.Deps{
-			Router: router, Front: a.sip, Health: a, Flows: flows, Switches: switches,
+			Router: router, Front: a.sip, Health: a, Flows: flows, Switches: switches, Supervisor: router, Figures: figures,
 			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		}, log.With("part", "http")),
 		ReadHeaderTimeout: api.ReadHeaderTimeout,
@@ -265,6 +287,28 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		"prompts", prompts.Len(), "agents", len(cfg.Agents), "queues", len(cfg.Queues))
 	built = true
 	return a, nil
+}
+
+// figuresBackend keeps the figures next to the routing state: in Redis,
+// shared by every node, when the store is Redis; in memory otherwise.
+func figuresBackend(store routing.Store) stats.Backend {
+	if rs, ok := store.(*redisstore.Store); ok {
+		if b, err := stats.NewRedis(rs.Client(), rs.KeyPrefix()); err == nil {
+			return b
+		}
+	}
+	return stats.NewMemory()
+}
+
+// newNodeID names this process among the nodes sharing a Redis: the host
+// name and a random suffix, new at every start, so that a restarted node is
+// never mistaken for the one that was lost.
+func newNodeID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "kefu"
+	}
+	return host + "-" + rand.Text()[:8]
 }
 
 // Draining reports whether the server has stopped taking calls.
@@ -321,6 +365,13 @@ func (a *app) start(httpAddr string) error {
 	a.wg.Go(func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server", "err", err)
+		}
+	})
+	a.wg.Go(func() { a.figures.Run(ctx, 0, a.router.Agents) }) // occupancy samples
+	a.wg.Go(func() {
+		// Heartbeats, offers from other nodes, retries after a store outage.
+		if err := a.router.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("router node loop stopped", "err", err)
 		}
 	})
 	a.wg.Go(func() {

@@ -19,12 +19,12 @@ func TestConditionalIndexForgetsRow(t *testing.T) {
 	if err := s.PutAgents(ctx, []routing.AgentConfig{{ID: "a1", Skills: map[string]int{"billing": 3}}}, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetAgentState(ctx, "a1", routing.AgentReady, "", now); err != nil {
+	if _, err := s.SetAgentState(ctx, "a1", routing.AgentReady, "", false, now); err != nil {
 		t.Fatal(err)
 	}
 	c := routing.Call{ID: "c1", Queue: "billing", Skill: "billing", EnqueuedAt: now, Key: now, Deadline: now.Add(time.Hour),
 		PreferredAgent: "a1", PreferUntil: now.Add(time.Minute)}
-	if _, err := s.Enqueue(ctx, c); err != nil {
+	if _, err := s.Enqueue(ctx, c, routing.EnqueueOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := s.Match(ctx, now); err != nil || len(res.Offers) != 1 {

@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -16,6 +18,12 @@ import (
 func (s *Store) Match(ctx context.Context, now time.Time) (routing.MatchResult, error) {
 	var res routing.MatchResult
 	err := s.write(ctx, func(txn *memdb.Txn) error {
+		if err := recoverNodes(txn, now, &res); err != nil {
+			return err
+		}
+		if err := expireLeases(txn, now, &res); err != nil {
+			return err
+		}
 		if err := endWrapUps(txn, now, &res); err != nil {
 			return err
 		}
@@ -35,8 +43,108 @@ func (s *Store) Match(ctx context.Context, now time.Time) (routing.MatchResult, 
 	return res, nil
 }
 
-// endWrapUps frees the agents whose wrap-up ends at or before now; they count
-// as idle from the moment their wrap-up ended.
+// recoverNodes removes the calls of the nodes whose heartbeat lapsed at or
+// before now and frees their agents (see routing.Store.Match).
+func recoverNodes(txn *memdb.Txn, now time.Time, res *routing.MatchResult) error {
+	it, err := txn.Get(tableNodes, indexUntil)
+	if err != nil {
+		return fmt.Errorf("memstore: %w", err)
+	}
+	var lost []nodeRow
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		n := raw.(nodeRow)
+		if n.Until.After(now) {
+			break
+		}
+		lost = append(lost, n)
+	}
+	slices.SortFunc(lost, func(a, b nodeRow) int { return strings.Compare(a.ID, b.ID) })
+	for _, n := range lost {
+		it, err := txn.Get(tableCalls, indexNode+"_prefix", byNode(n.ID).key())
+		if err != nil {
+			return fmt.Errorf("memstore: %w", err)
+		}
+		var calls []callRow
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			calls = append(calls, raw.(callRow))
+		}
+		for _, c := range calls {
+			if err := txn.Delete(tableCalls, c); err != nil {
+				return fmt.Errorf("memstore: %w", err)
+			}
+			res.Lost = append(res.Lost, c.Clone())
+			if c.State == routing.CallQueued {
+				continue
+			}
+			a, err := getAgent(txn, c.AgentID)
+			if err != nil {
+				return err
+			}
+			if a == nil || a.CallID != c.ID || a.Token != c.Token {
+				continue
+			}
+			ac := *a
+			switch {
+			case c.State == routing.CallOffered:
+				release(&ac, now)
+			case n.LostState == routing.AgentNotReady:
+				clearCall(&ac)
+				ac.Since = now
+				if !applyPending(&ac) {
+					ac.State, ac.Reason = routing.AgentNotReady, routing.ReasonNodeLost
+				}
+			default:
+				endCall(&ac, c.WrapUp, now)
+			}
+			if err := insert(txn, nil, &ac); err != nil {
+				return err
+			}
+		}
+		if err := txn.Delete(tableNodes, n); err != nil {
+			return fmt.Errorf("memstore: %w", err)
+		}
+		res.LostNodes = append(res.LostNodes, n.ID)
+	}
+	return nil
+}
+
+// expireLeases withdraws the offers whose lease passed at or before now.
+func expireLeases(txn *memdb.Txn, now time.Time, res *routing.MatchResult) error {
+	it, err := txn.Get(tableCalls, indexLease)
+	if err != nil {
+		return fmt.Errorf("memstore: %w", err)
+	}
+	var due []callRow
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		c := raw.(callRow)
+		if c.LeaseUntil.After(now) {
+			break
+		}
+		due = append(due, c)
+	}
+	for _, c := range due {
+		res.Expired = append(res.Expired, c.Offer())
+		cc := *c
+		requeue(&cc)
+		a, err := getAgent(txn, c.AgentID)
+		if err != nil {
+			return err
+		}
+		var ac *routing.Agent
+		if a != nil && a.CallID == c.ID && a.Token == c.Token {
+			cp := *a
+			release(&cp, now)
+			ac = &cp
+		}
+		if err := insert(txn, &cc, ac); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endWrapUps frees the agents whose wrap-up or miss delay ends at or before
+// now; they count as idle from the moment it ended.
 func endWrapUps(txn *memdb.Txn, now time.Time, res *routing.MatchResult) error {
 	it, err := txn.Get(tableAgents, indexWrap)
 	if err != nil {
@@ -53,6 +161,7 @@ func endWrapUps(txn *memdb.Txn, now time.Time, res *routing.MatchResult) error {
 	for _, a := range due {
 		ac := *a
 		free(&ac, a.WrapUntil)
+		ac.WrapUntil = time.Time{}
 		if err := insert(txn, nil, &ac); err != nil {
 			return err
 		}
@@ -192,7 +301,19 @@ func pickAgent(txn *memdb.Txn, c *routing.Call, now time.Time) (*routing.Agent, 
 			return nil, nil // waits for the account manager
 		}
 	}
-	return bestReady(txn, c.Skill)
+	for _, st := range c.CallSteps() {
+		if st.At.After(now) {
+			break
+		}
+		a, err := bestReady(txn, st.Skill)
+		if err != nil {
+			return nil, err
+		}
+		if a != nil && a.Skills[st.Skill] >= st.MinLevel {
+			return a, nil
+		}
+	}
+	return nil, nil
 }
 
 // bestReady returns the ready agent with skill at the highest level, the
@@ -214,6 +335,9 @@ func makeOffer(txn *memdb.Txn, c *routing.Call, a *routing.Agent, now time.Time)
 	}
 	cc, ac := *c, *a
 	cc.State, cc.AgentID, cc.Token, cc.OfferedAt = routing.CallOffered, a.ID, token, now
+	if c.Lease > 0 {
+		cc.LeaseUntil = now.Add(c.Lease)
+	}
 	ac.State, ac.Reason, ac.Since = routing.AgentOffered, "", now
 	ac.CallID, ac.Queue, ac.Token = c.ID, c.Queue, token
 	if err := insert(txn, &cc, &ac); err != nil {
@@ -223,7 +347,9 @@ func makeOffer(txn *memdb.Txn, c *routing.Call, a *routing.Agent, now time.Time)
 }
 
 // nextDue returns the earliest time after now at which Match has timed work:
-// a wrap-up end, a queued call's deadline or a preferred-agent wait expiry.
+// an agent timer (wrap-up, miss delay), a queued call's deadline, a
+// preferred-agent wait expiry, a skill step, an offer lease or a node's
+// heartbeat expiry.
 func nextDue(txn *memdb.Txn, now time.Time) (time.Time, error) {
 	var next time.Time
 	consider := func(t time.Time) {
@@ -251,6 +377,31 @@ func nextDue(txn *memdb.Txn, now time.Time) (time.Time, error) {
 	}
 	if c, ok := it.Next().(callRow); ok {
 		consider(c.PreferUntil)
+	}
+	it, err = txn.LowerBound(tableCalls, indexStepAt, after(now).key())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("memstore: %w", err)
+	}
+	if c, ok := it.Next().(callRow); ok {
+		for _, st := range c.Steps {
+			if st.At.After(now) {
+				consider(st.At)
+			}
+		}
+	}
+	raw, err = txn.First(tableCalls, indexLease)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("memstore: %w", err)
+	}
+	if c, ok := raw.(callRow); ok {
+		consider(c.LeaseUntil)
+	}
+	raw, err = txn.First(tableNodes, indexUntil)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("memstore: %w", err)
+	}
+	if n, ok := raw.(nodeRow); ok {
+		consider(n.Until)
 	}
 	return next, nil
 }

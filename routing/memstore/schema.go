@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -14,6 +15,7 @@ const (
 	tableCalls    = "calls"
 	tableAgents   = "agents"
 	tableCounters = "counters"
+	tableNodes    = "nodes"
 )
 
 // Indexes. Conditional ones hold only the rows they say.
@@ -22,7 +24,11 @@ const (
 
 	// calls
 	indexOrder           = "order"            // every call by (Key, Seq)
-	indexQueuedSkill     = "queued_skill"     // queued calls by (Skill, Key, Seq)
+	indexQueuedSkill     = "queued_skill"     // queued calls under each skill of their steps by (skill, Key, Seq)
+	indexQueuedQueue     = "queued_queue"     // queued calls by (Queue, Key, Seq)
+	indexNode            = "node"             // calls owned by a node by (Node, Key, Seq)
+	indexLease           = "lease"            // offered calls with a lease by (LeaseUntil, Seq)
+	indexStepAt          = "step_at"          // queued calls under each step time by (At, Seq)
 	indexQueuedPreferred = "queued_preferred" // queued calls with a preferred agent by (agent, Key, Seq)
 	indexDeadline        = "deadline"         // queued calls with a Deadline by (Deadline, Seq)
 	indexPreferUntil     = "prefer_until"     // queued calls with a preferred agent and PreferUntil by (PreferUntil, Seq)
@@ -31,7 +37,10 @@ const (
 	indexState       = "state"        // every agent by (State, ID)
 	indexReadySkill  = "ready_skill"  // ready agents under each skill, best first: (skill, 5−level, IdleSince, ID)
 	indexOnlineSkill = "online_skill" // logged-in agents under each skill: (skill, ID)
-	indexWrap        = "wrap"         // agents in wrap-up by (WrapUntil, ID)
+	indexWrap        = "wrap"         // agents in wrap-up or in a miss delay by (WrapUntil, ID)
+
+	// nodes
+	indexUntil = "until" // every node by (Until, ID)
 )
 
 // Counter names.
@@ -46,6 +55,7 @@ func schema() *memdb.DBSchema {
 		tableCalls:    callsTableSchema(),
 		tableAgents:   agentsTableSchema(),
 		tableCounters: countersTableSchema(),
+		tableNodes:    nodesTableSchema(),
 	}}
 }
 
@@ -68,9 +78,43 @@ func callsTableSchema() *memdb.TableSchema {
 		&memdb.IndexSchema{Name: indexOrder, Unique: true, Indexer: rowIndex[callRow]{
 			key: func(c callRow) (keyOf, bool) { return keyOf{}.time(c.Key).u64(c.Seq), true },
 		}},
-		&memdb.IndexSchema{Name: indexQueuedSkill, Unique: true, AllowMissing: true, Indexer: rowIndex[callRow]{
+		&memdb.IndexSchema{Name: indexQueuedSkill, Unique: true, AllowMissing: true, Indexer: rowMultiIndex[callRow]{
+			keys: func(c callRow) []keyOf {
+				if !queued(c) {
+					return nil
+				}
+				var keys []keyOf
+				for _, skill := range stepSkills(c) {
+					keys = append(keys, keyOf{}.str(skill).time(c.Key).u64(c.Seq))
+				}
+				return keys
+			},
+		}},
+		&memdb.IndexSchema{Name: indexQueuedQueue, Unique: true, AllowMissing: true, Indexer: rowIndex[callRow]{
 			key: func(c callRow) (keyOf, bool) {
-				return keyOf{}.str(c.Skill).time(c.Key).u64(c.Seq), queued(c)
+				return keyOf{}.str(c.Queue).time(c.Key).u64(c.Seq), queued(c)
+			},
+		}},
+		&memdb.IndexSchema{Name: indexNode, Unique: true, AllowMissing: true, Indexer: rowIndex[callRow]{
+			key: func(c callRow) (keyOf, bool) {
+				return keyOf{}.str(c.Node).time(c.Key).u64(c.Seq), c.Node != ""
+			},
+		}},
+		&memdb.IndexSchema{Name: indexLease, Unique: true, AllowMissing: true, Indexer: rowIndex[callRow]{
+			key: func(c callRow) (keyOf, bool) {
+				return keyOf{}.time(c.LeaseUntil).u64(c.Seq), c.State == routing.CallOffered && !c.LeaseUntil.IsZero()
+			},
+		}},
+		&memdb.IndexSchema{Name: indexStepAt, Unique: true, AllowMissing: true, Indexer: rowMultiIndex[callRow]{
+			keys: func(c callRow) []keyOf {
+				if !queued(c) {
+					return nil
+				}
+				var keys []keyOf
+				for i, st := range c.Steps {
+					keys = append(keys, keyOf{}.time(st.At).u64(c.Seq).u64(uint64(i)))
+				}
+				return keys
 			},
 		}},
 		&memdb.IndexSchema{Name: indexQueuedPreferred, Unique: true, AllowMissing: true, Indexer: rowIndex[callRow]{
@@ -121,8 +165,36 @@ func agentsTableSchema() *memdb.TableSchema {
 		}},
 		&memdb.IndexSchema{Name: indexWrap, Unique: true, AllowMissing: true, Indexer: rowIndex[agentRow]{
 			key: func(a agentRow) (keyOf, bool) {
-				return keyOf{}.time(a.WrapUntil).str(a.ID), a.State == routing.AgentWrapUp
+				timed := a.State == routing.AgentWrapUp || (a.State == routing.AgentNotReady && !a.WrapUntil.IsZero())
+				return keyOf{}.time(a.WrapUntil).str(a.ID), timed
 			},
+		}},
+	)
+}
+
+// stepSkills returns the distinct skills of c's steps, in first-use order.
+func stepSkills(c callRow) []string {
+	if len(c.Steps) == 0 {
+		return []string{c.Skill}
+	}
+	var out []string
+	for _, st := range c.Steps {
+		if !slices.Contains(out, st.Skill) {
+			out = append(out, st.Skill)
+		}
+	}
+	return out
+}
+
+type nodeRow = *routing.Node
+
+func nodesTableSchema() *memdb.TableSchema {
+	return tableSchema(tableNodes,
+		&memdb.IndexSchema{Name: indexID, Unique: true, Indexer: rowIndex[nodeRow]{
+			key: func(n nodeRow) (keyOf, bool) { return keyOf{}.str(n.ID), true },
+		}},
+		&memdb.IndexSchema{Name: indexUntil, Unique: true, Indexer: rowIndex[nodeRow]{
+			key: func(n nodeRow) (keyOf, bool) { return keyOf{}.time(n.Until).str(n.ID), true },
 		}},
 	)
 }
@@ -165,6 +237,12 @@ func counterByName(name string) keyOf { return keyOf{}.str(name) }
 
 // bySkill prefixes queued_skill, ready_skill and online_skill.
 func bySkill(skill string) keyOf { return keyOf{}.str(skill) }
+
+// byQueue prefixes queued_queue.
+func byQueue(queue string) keyOf { return keyOf{}.str(queue) }
+
+// byNode prefixes node.
+func byNode(node string) keyOf { return keyOf{}.str(node) }
 
 // byPreferred prefixes queued_preferred.
 func byPreferred(agentID string) keyOf { return keyOf{}.str(agentID) }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -84,7 +85,7 @@ func (s *Store) PutAgents(ctx context.Context, agents []routing.AgentConfig, now
 }
 
 // Enqueue implements routing.Store.
-func (s *Store) Enqueue(ctx context.Context, call routing.Call) (routing.Call, error) {
+func (s *Store) Enqueue(ctx context.Context, call routing.Call, opts routing.EnqueueOptions) (routing.Call, error) {
 	switch {
 	case call.ID == "":
 		return routing.Call{}, errors.New("call has an empty id")
@@ -99,19 +100,28 @@ func (s *Store) Enqueue(ctx context.Context, call routing.Call) (routing.Call, e
 		if old != nil {
 			return fmt.Errorf("call %q: %w", call.ID, routing.ErrDuplicateCall)
 		}
-		online, err := txn.First(tableAgents, indexOnlineSkill+"_prefix", bySkill(call.Skill).key())
-		if err != nil {
-			return fmt.Errorf("memstore: %w", err)
+		if !opts.JoinEmpty {
+			if err := checkOnline(txn, &call); err != nil {
+				return err
+			}
 		}
-		if online == nil {
-			return fmt.Errorf("skill %q: %w", call.Skill, routing.ErrNoAgents)
+		if opts.MaxQueued > 0 {
+			n, err := countQueued(txn, call.Queue, opts.MaxQueued)
+			if err != nil {
+				return err
+			}
+			if n >= opts.MaxQueued {
+				return fmt.Errorf("queue %q holds %d calls: %w", call.Queue, n, routing.ErrQueueFull)
+			}
 		}
 		if call.Seq, err = nextCounter(txn, counterSeq); err != nil {
 			return err
 		}
 		call.State = routing.CallQueued
 		call.AgentID, call.Token, call.OfferedAt, call.AnsweredAt = "", 0, time.Time{}, time.Time{}
-		c := call
+		call.LeaseUntil = time.Time{}
+		call = call.Clone()
+		c := call.Clone()
 		if err := txn.Insert(tableCalls, &c); err != nil {
 			return fmt.Errorf("memstore: %w", err)
 		}
@@ -124,23 +134,29 @@ func (s *Store) Enqueue(ctx context.Context, call routing.Call) (routing.Call, e
 }
 
 // Answer implements routing.Store.
-func (s *Store) Answer(ctx context.Context, offer routing.Offer, now time.Time) error {
-	return s.write(ctx, func(txn *memdb.Txn) error {
+func (s *Store) Answer(ctx context.Context, offer routing.Offer, now time.Time) (routing.Call, error) {
+	var out routing.Call
+	err := s.write(ctx, func(txn *memdb.Txn) error {
 		c, a, err := currentOffer(txn, offer, routing.CallOffered)
 		if err != nil {
 			return err
 		}
 		cc, ac := *c, *a
-		cc.State, cc.AnsweredAt = routing.CallTalking, now
-		ac.State, ac.Since = routing.AgentTalking, now
+		cc.State, cc.AnsweredAt, cc.LeaseUntil = routing.CallTalking, now, time.Time{}
+		ac.State, ac.Since, ac.Misses = routing.AgentTalking, now, 0
+		out = cc.Clone()
 		return insert(txn, &cc, &ac)
 	})
+	if err != nil {
+		return routing.Call{}, err
+	}
+	return out, nil
 }
 
 // NoAnswer implements routing.Store.
-func (s *Store) NoAnswer(ctx context.Context, offer routing.Offer, reason string, now time.Time) error {
-	if reason == "" {
-		reason = routing.ReasonNoAnswer
+func (s *Store) NoAnswer(ctx context.Context, offer routing.Offer, miss routing.Miss, now time.Time) error {
+	if miss.Reason == "" {
+		miss.Reason = routing.ReasonNoAnswer
 	}
 	return s.write(ctx, func(txn *memdb.Txn) error {
 		c, a, err := currentOffer(txn, offer, routing.CallOffered)
@@ -149,25 +165,31 @@ func (s *Store) NoAnswer(ctx context.Context, offer routing.Offer, reason string
 		}
 		cc, ac := *c, *a
 		// Back in the queue: Key, Seq and Deadline are untouched.
-		cc.State, cc.AgentID, cc.Token, cc.OfferedAt = routing.CallQueued, "", 0, time.Time{}
+		requeue(&cc)
 		cc.Misses++
 		if cc.PreferredAgent == a.ID && cc.PreferUntil.After(now) {
 			cc.PreferUntil = now // the account manager had their chance
 		}
 		clearCall(&ac)
-		if ac.Pending == routing.AgentLoggedOut {
-			ac.State, ac.Reason = routing.AgentLoggedOut, ""
-		} else {
-			ac.State, ac.Reason = routing.AgentNotReady, reason
+		ac.Since = now
+		ac.Misses++
+		switch {
+		case applyPending(&ac):
+		case miss.MaxMisses > 0 && ac.Misses >= miss.MaxMisses:
+			ac.State, ac.Reason = routing.AgentNotReady, routing.ReasonNotResponding
+		case miss.Until.After(now):
+			ac.State, ac.Reason, ac.WrapUntil = routing.AgentNotReady, miss.Reason, miss.Until
+		default:
+			ac.State, ac.Reason, ac.IdleSince = routing.AgentReady, "", now
 		}
-		ac.Since, ac.Pending, ac.PendingReason = now, "", ""
 		return insert(txn, &cc, &ac)
 	})
 }
 
 // Finish implements routing.Store.
-func (s *Store) Finish(ctx context.Context, offer routing.Offer, now time.Time) error {
-	return s.write(ctx, func(txn *memdb.Txn) error {
+func (s *Store) Finish(ctx context.Context, offer routing.Offer, now time.Time) (routing.Call, error) {
+	var out routing.Call
+	err := s.write(ctx, func(txn *memdb.Txn) error {
 		c, a, err := currentOffer(txn, offer, routing.CallTalking)
 		if err != nil {
 			return err
@@ -175,10 +197,15 @@ func (s *Store) Finish(ctx context.Context, offer routing.Offer, now time.Time) 
 		if err := txn.Delete(tableCalls, c); err != nil {
 			return fmt.Errorf("memstore: %w", err)
 		}
+		out = c.Clone()
 		ac := *a
 		endCall(&ac, c.WrapUp, now)
 		return insert(txn, nil, &ac)
 	})
+	if err != nil {
+		return routing.Call{}, err
+	}
+	return out, nil
 }
 
 // Leave implements routing.Store.
@@ -192,7 +219,7 @@ func (s *Store) Leave(ctx context.Context, callID string, now time.Time) (routin
 		if c == nil {
 			return fmt.Errorf("call %q: %w", callID, routing.ErrUnknownCall)
 		}
-		left = *c
+		left = c.Clone()
 		if err := txn.Delete(tableCalls, c); err != nil {
 			return fmt.Errorf("memstore: %w", err)
 		}
@@ -212,11 +239,7 @@ func (s *Store) Leave(ctx context.Context, callID string, now time.Time) (routin
 		} else {
 			// Ringing when the caller hung up: back to ready, keeping
 			// IdleSince and so the agent's place among idle agents.
-			clearCall(&ac)
-			ac.Since = now
-			if !applyPending(&ac) {
-				ac.State, ac.Reason = routing.AgentReady, ""
-			}
+			release(&ac, now)
 		}
 		return insert(txn, nil, &ac)
 	})
@@ -245,7 +268,7 @@ func (s *Store) Callback(ctx context.Context, callID, number string, now time.Ti
 		}
 		cc := *c
 		cc.Callback, cc.Deadline = number, time.Time{}
-		out = cc
+		out = cc.Clone()
 		return insert(txn, &cc, nil)
 	})
 	if err != nil {
@@ -255,7 +278,7 @@ func (s *Store) Callback(ctx context.Context, callID, number string, now time.Ti
 }
 
 // SetAgentState implements routing.Store.
-func (s *Store) SetAgentState(ctx context.Context, agentID string, state routing.AgentState, reason string, now time.Time) (routing.Agent, error) {
+func (s *Store) SetAgentState(ctx context.Context, agentID string, state routing.AgentState, reason string, force bool, now time.Time) (routing.Agent, error) {
 	var out routing.Agent
 	err := s.write(ctx, func(txn *memdb.Txn) error {
 		a, err := getAgent(txn, agentID)
@@ -273,6 +296,14 @@ func (s *Store) SetAgentState(ctx context.Context, agentID string, state routing
 			case routing.AgentReady:
 			case routing.AgentLoggedOut, routing.AgentNotReady:
 				ac.State, ac.Reason, ac.Since, ac.IdleSince = routing.AgentReady, "", now, now
+				ac.Misses, ac.WrapUntil = 0, time.Time{}
+			case routing.AgentWrapUp:
+				if !force {
+					return fmt.Errorf("agent %q is %s: %w", agentID, a.State, routing.ErrAgentBusy)
+				}
+				clearCall(&ac)
+				ac.State, ac.Reason, ac.Since, ac.IdleSince = routing.AgentReady, "", now, now
+				ac.Misses, ac.Pending, ac.PendingReason = 0, "", ""
 			default:
 				return fmt.Errorf("agent %q is %s: %w", agentID, a.State, routing.ErrAgentBusy)
 			}
@@ -283,7 +314,7 @@ func (s *Store) SetAgentState(ctx context.Context, agentID string, state routing
 			switch {
 			case busy:
 				ac.Pending, ac.PendingReason = state, reason
-			case a.State == state && a.Reason == reason:
+			case a.State == state && a.Reason == reason && a.WrapUntil.IsZero():
 			default:
 				clearCall(&ac)
 				ac.State, ac.Reason, ac.Since = state, reason, now
@@ -312,7 +343,7 @@ func (s *Store) Calls(ctx context.Context) ([]routing.Call, error) {
 	}
 	var out []routing.Call
 	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, *raw.(callRow))
+		out = append(out, raw.(callRow).Clone())
 	}
 	return out, nil
 }
@@ -363,6 +394,118 @@ func currentOffer(txn *memdb.Txn, o routing.Offer, want routing.CallState) (*rou
 		return nil, nil, fmt.Errorf("call %q is %s, not %s: %w", o.CallID, c.State, want, routing.ErrStaleOffer)
 	}
 	return c, a, nil
+}
+
+// Modify implements routing.Store.
+func (s *Store) Modify(ctx context.Context, callID string, ch routing.CallChange, now time.Time) (routing.Call, error) {
+	var out routing.Call
+	err := s.write(ctx, func(txn *memdb.Txn) error {
+		c, err := getCall(txn, callID)
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			return fmt.Errorf("call %q: %w", callID, routing.ErrUnknownCall)
+		}
+		if c.State != routing.CallQueued {
+			return fmt.Errorf("call %q is %s with agent %q: %w", callID, c.State, c.AgentID, routing.ErrNotWaiting)
+		}
+		cc := c.Clone()
+		applyChange(&cc, ch)
+		out = cc.Clone()
+		return insert(txn, &cc, nil)
+	})
+	if err != nil {
+		return routing.Call{}, err
+	}
+	return out, nil
+}
+
+// applyChange sets the non-zero fields of ch on c.
+func applyChange(c *routing.Call, ch routing.CallChange) {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Tier, ch.Tier)
+	set(&c.Queue, ch.Queue)
+	set(&c.Skill, ch.Skill)
+	set(&c.PreferredAgent, ch.PreferredAgent)
+	if !ch.Key.IsZero() {
+		c.Key = ch.Key
+	}
+	if ch.Steps != nil {
+		c.Steps = slices.Clone(ch.Steps)
+	}
+	if ch.WrapUp != 0 {
+		c.WrapUp = ch.WrapUp
+	}
+	if ch.Lease != 0 {
+		c.Lease = ch.Lease
+	}
+	if !ch.PreferUntil.IsZero() {
+		c.PreferUntil = ch.PreferUntil
+	}
+}
+
+// Heartbeat implements routing.Store.
+func (s *Store) Heartbeat(ctx context.Context, node routing.Node) error {
+	if node.ID == "" {
+		return errors.New("memstore: heartbeat of a node with an empty id")
+	}
+	return s.write(ctx, func(txn *memdb.Txn) error {
+		n := node
+		if err := txn.Insert(tableNodes, &n); err != nil {
+			return fmt.Errorf("memstore: %w", err)
+		}
+		return nil
+	})
+}
+
+// checkOnline returns ErrNoAgents unless a logged-in agent has a skill of
+// call's steps.
+func checkOnline(txn *memdb.Txn, call *routing.Call) error {
+	skills := stepSkills(call)
+	for _, skill := range skills {
+		online, err := txn.First(tableAgents, indexOnlineSkill+"_prefix", bySkill(skill).key())
+		if err != nil {
+			return fmt.Errorf("memstore: %w", err)
+		}
+		if online != nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("skills %q: %w", skills, routing.ErrNoAgents)
+}
+
+// countQueued counts the queued calls of queue, stopping at limit.
+func countQueued(txn *memdb.Txn, queue string, limit int) (int, error) {
+	it, err := txn.Get(tableCalls, indexQueuedQueue+"_prefix", byQueue(queue).key())
+	if err != nil {
+		return 0, fmt.Errorf("memstore: %w", err)
+	}
+	n := 0
+	for raw := it.Next(); raw != nil && n < limit; raw = it.Next() {
+		n++
+	}
+	return n, nil
+}
+
+// requeue puts an offered call back in line: Key, Seq and Deadline are kept.
+func requeue(c *routing.Call) {
+	c.State, c.AgentID, c.Token, c.OfferedAt, c.LeaseUntil = routing.CallQueued, "", 0, time.Time{}, time.Time{}
+}
+
+// release frees an agent whose offer ended through no fault of its own (the
+// caller hung up, the offer's lease passed, its node was lost): ready again
+// with IdleSince unchanged, or its pending state.
+func release(a *routing.Agent, now time.Time) {
+	clearCall(a)
+	a.Since = now
+	if !applyPending(a) {
+		a.State, a.Reason = routing.AgentReady, ""
+	}
 }
 
 // endCall moves an agent whose conversation ended into wrap-up, or straight

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -122,6 +123,12 @@ func decodeCall(v any) (routing.Call, error) {
 		AnsweredAt:     r.time("answered"),
 		Misses:         int(r.i64("misses")),
 		Callback:       r.str("cb"),
+		Node:           r.str("node"),
+		Lease:          time.Duration(r.i64("lease")),
+		LeaseUntil:     r.time("lease_until"),
+	}
+	if r.err == nil {
+		c.Steps, r.err = decodeSteps(r.str("steps"))
 	}
 	if r.err != nil {
 		return routing.Call{}, fmt.Errorf("call %q: %w", c.ID, r.err)
@@ -155,6 +162,7 @@ func decodeAgent(v any) (routing.Agent, error) {
 		Queue:         r.str("queue"),
 		Token:         r.u64("token"),
 		WrapUntil:     r.time("wrap"),
+		Misses:        int(r.i64("misses")),
 		Pending:       routing.AgentState(r.str("pending")),
 		PendingReason: r.str("preason"),
 	}
@@ -169,4 +177,51 @@ func decodeAgent(v any) (routing.Agent, error) {
 		return routing.Agent{}, fmt.Errorf("agent %q: %w", a.ID, r.err)
 	}
 	return a, nil
+}
+
+// stepJSON is one step as stored in a call's steps field: a JSON array,
+// At in encTime's form so that it is exact and the scripts compare it as
+// they compare every time.
+type stepJSON struct {
+	At       string `json:"at"`
+	Skill    string `json:"skill"`
+	MinLevel int    `json:"min_level"`
+}
+
+// encodeSteps encodes steps for the steps field: "" for nil, else a JSON
+// array ("[]" for an empty one, so that nil and empty survive the round
+// trip).
+func encodeSteps(steps []routing.Step) (string, error) {
+	if steps == nil {
+		return "", nil
+	}
+	list := make([]stepJSON, len(steps))
+	for i, st := range steps {
+		list[i] = stepJSON{At: encTime(st.At), Skill: st.Skill, MinLevel: st.MinLevel}
+	}
+	raw, err := json.Marshal(list)
+	if err != nil {
+		return "", fmt.Errorf("steps: %w", err)
+	}
+	return string(raw), nil
+}
+
+// decodeSteps decodes encodeSteps's form.
+func decodeSteps(s string) ([]routing.Step, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var list []stepJSON
+	if err := json.Unmarshal([]byte(s), &list); err != nil {
+		return nil, fmt.Errorf("field steps: %w", err)
+	}
+	steps := make([]routing.Step, len(list))
+	for i, st := range list {
+		at, err := decTime(st.At)
+		if err != nil {
+			return nil, fmt.Errorf("field steps: %w", err)
+		}
+		steps[i] = routing.Step{At: at, Skill: st.Skill, MinLevel: st.MinLevel}
+	}
+	return steps, nil
 }

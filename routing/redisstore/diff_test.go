@@ -20,7 +20,7 @@ func errKinds(err error) string {
 	}
 	s := "error"
 	for _, e := range []error{routing.ErrNoAgents, routing.ErrStaleOffer, routing.ErrUnknownCall, routing.ErrUnknownAgent,
-		routing.ErrDuplicateCall, routing.ErrAgentBusy, routing.ErrInvalidState, routing.ErrNotWaiting} {
+		routing.ErrDuplicateCall, routing.ErrAgentBusy, routing.ErrInvalidState, routing.ErrNotWaiting, routing.ErrQueueFull} {
 		if errors.Is(err, e) {
 			s += "|" + e.Error()
 		}
@@ -40,6 +40,9 @@ func TestSameAsMemstore(t *testing.T) {
 			d := &differ{t: t, mem: memstore.New(), red: r.store(t), rng: rand.New(rand.NewPCG(seed, 7)),
 				now: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
 			d.run(1200)
+			if d.lost == 0 || d.expired == 0 {
+				t.Errorf("the run lost %d calls and expired %d offers; want some of each", d.lost, d.expired)
+			}
 		})
 	}
 }
@@ -53,6 +56,8 @@ type differ struct {
 	offers   []routing.Offer
 	n        int
 	lastKey  time.Time
+	// What the run exercised, checked at its end.
+	lost, expired int
 }
 
 func (d *differ) same(what string, m, r any, em, er error) {
@@ -99,6 +104,8 @@ func (d *differ) run(steps int) {
 		rr, er := d.red.Match(ctx, d.now)
 		d.same("Match", rm, rr, em, er)
 		d.offers = append(d.offers, rm.Offers...)
+		d.lost += len(rm.Lost)
+		d.expired += len(rm.Expired)
 		cm, em := d.mem.Calls(ctx)
 		cr, er := d.red.Calls(ctx)
 		d.same("Calls", cm, cr, em, er)
@@ -149,39 +156,116 @@ func (d *differ) op() {
 		if d.rng.IntN(30) == 0 {
 			c.ID = d.callID() // maybe a duplicate
 		}
-		m, em := d.mem.Enqueue(ctx, c)
-		rr, er := d.red.Enqueue(ctx, c)
+		d.extend(&c)
+		opts := routing.EnqueueOptions{}
+		if d.rng.IntN(4) == 0 {
+			opts.MaxQueued = 1 + d.rng.IntN(4)
+		}
+		opts.JoinEmpty = d.rng.IntN(5) == 0
+		m, em := d.mem.Enqueue(ctx, c, opts)
+		rr, er := d.red.Enqueue(ctx, c, opts)
 		d.same("Enqueue", m, rr, em, er)
 	case r < 50:
 		id := agentIDs()[d.rng.IntN(len(agentIDs()))]
 		st := []routing.AgentState{routing.AgentReady, routing.AgentReady, routing.AgentReady, routing.AgentNotReady,
 			routing.AgentLoggedOut, routing.AgentTalking}[d.rng.IntN(6)]
 		reason := []string{"", "lunch"}[d.rng.IntN(2)]
-		m, em := d.mem.SetAgentState(ctx, id, st, reason, d.now)
-		rr, er := d.red.SetAgentState(ctx, id, st, reason, d.now)
+		force := d.rng.IntN(3) == 0
+		m, em := d.mem.SetAgentState(ctx, id, st, reason, force, d.now)
+		rr, er := d.red.SetAgentState(ctx, id, st, reason, force, d.now)
 		d.same("SetAgentState", m, rr, em, er)
 	case r < 62:
 		o := d.pickOffer()
-		d.same("Answer", nil, nil, d.mem.Answer(ctx, o, d.now), d.red.Answer(ctx, o, d.now))
+		m, em := d.mem.Answer(ctx, o, d.now)
+		rr, er := d.red.Answer(ctx, o, d.now)
+		d.same("Answer", m, rr, em, er)
 	case r < 70:
 		o := d.pickOffer()
-		reason := []string{"", "busy"}[d.rng.IntN(2)]
-		d.same("NoAnswer", nil, nil, d.mem.NoAnswer(ctx, o, reason, d.now), d.red.NoAnswer(ctx, o, reason, d.now))
+		miss := routing.Miss{Reason: []string{"", "busy"}[d.rng.IntN(2)], MaxMisses: d.rng.IntN(4)}
+		if d.rng.IntN(2) == 0 {
+			// Sometimes in the past or now: ready at once.
+			miss.Until = d.now.Add(time.Duration(d.rng.Int64N(int64(20*time.Second))) - 2*time.Second)
+		}
+		d.same("NoAnswer", nil, nil, d.mem.NoAnswer(ctx, o, miss, d.now), d.red.NoAnswer(ctx, o, miss, d.now))
 	case r < 82:
 		o := d.pickOffer()
-		d.same("Finish", nil, nil, d.mem.Finish(ctx, o, d.now), d.red.Finish(ctx, o, d.now))
-	case r < 90:
+		m, em := d.mem.Finish(ctx, o, d.now)
+		rr, er := d.red.Finish(ctx, o, d.now)
+		d.same("Finish", m, rr, em, er)
+	case r < 88:
 		id := d.callID()
 		m, em := d.mem.Leave(ctx, id, d.now)
 		rr, er := d.red.Leave(ctx, id, d.now)
 		d.same("Leave", m, rr, em, er)
-	case r < 95:
+	case r < 91:
 		id := d.callID()
 		m, em := d.mem.Callback(ctx, id, "13800000000", d.now)
 		rr, er := d.red.Callback(ctx, id, "13800000000", d.now)
 		d.same("Callback", m, rr, em, er)
+	case r < 94:
+		id := d.callID()
+		ch := d.randChange()
+		m, em := d.mem.Modify(ctx, id, ch, d.now)
+		rr, er := d.red.Modify(ctx, id, ch, d.now)
+		d.same("Modify", m, rr, em, er)
+	case r < 97:
+		n := routing.Node{ID: nodeNames()[d.rng.IntN(len(nodeNames()))],
+			Until:     d.now.Add(time.Duration(d.rng.Int64N(int64(60*time.Second))) - 5*time.Second),
+			LostState: []routing.AgentState{"", routing.AgentReady, routing.AgentNotReady}[d.rng.IntN(3)]}
+		d.same("Heartbeat", nil, nil, d.mem.Heartbeat(ctx, n), d.red.Heartbeat(ctx, n))
 	default:
 		cfg := []routing.AgentConfig{{ID: agentIDs()[d.rng.IntN(agentCount)], Skills: d.randSkills()}}
 		d.same("PutAgents", nil, nil, d.mem.PutAgents(ctx, cfg, d.now), d.red.PutAgents(ctx, cfg, d.now))
 	}
+}
+
+func nodeNames() []string { return []string{"n1", "n2", "n3"} }
+
+// randSteps returns nil (the implicit step), or one to three steps over
+// the skills with levels widening over the next minute.
+func (d *differ) randSteps(skill string) []routing.Step {
+	if d.rng.IntN(2) == 0 {
+		return nil
+	}
+	steps := []routing.Step{{At: d.now, Skill: skill, MinLevel: 2 + d.rng.IntN(4)}}
+	at := d.now
+	for range d.rng.IntN(3) {
+		at = at.Add(time.Duration(d.rng.Int64N(int64(30 * time.Second))))
+		steps = append(steps, routing.Step{At: at, Skill: skillNames()[d.rng.IntN(len(skillNames()))],
+			MinLevel: 1 + d.rng.IntN(5)})
+	}
+	return steps
+}
+
+// extend gives a new call the v2 fields at random: node, lease, steps.
+func (d *differ) extend(c *routing.Call) {
+	if d.rng.IntN(3) != 0 {
+		c.Node = nodeNames()[d.rng.IntN(len(nodeNames()))]
+	}
+	if d.rng.IntN(2) == 0 {
+		c.Lease = time.Duration(1+d.rng.IntN(8))*time.Second + time.Duration(d.rng.IntN(1000))
+	}
+	c.Steps = d.randSteps(c.Skill)
+}
+
+// randChange returns a random supervisor change.
+func (d *differ) randChange() routing.CallChange {
+	var ch routing.CallChange
+	if d.rng.IntN(3) == 0 {
+		ch.Tier = "vip"
+	}
+	if d.rng.IntN(3) == 0 {
+		ch.Key = d.now.Add(-time.Duration(d.rng.Int64N(int64(3 * time.Minute))))
+	}
+	if d.rng.IntN(3) == 0 {
+		skill := skillNames()[d.rng.IntN(len(skillNames()))]
+		ch.Queue, ch.Skill, ch.Steps = "q-"+skill, skill, d.randSteps(skill)
+		ch.WrapUp = time.Duration(d.rng.IntN(3)) * 5 * time.Second
+		ch.Lease = time.Duration(d.rng.IntN(3)) * 3 * time.Second
+	}
+	if d.rng.IntN(4) == 0 {
+		ch.PreferredAgent = agentIDs()[d.rng.IntN(len(agentIDs()))]
+		ch.PreferUntil = d.now.Add(time.Duration(d.rng.Int64N(int64(30 * time.Second))))
+	}
+	return ch
 }

@@ -20,9 +20,10 @@ type streamLog struct {
 // Stream "kefu:{prefix}:events" with XADD, trimmed approximately to maxLen
 // entries (MAXLEN ~ maxLen; 0 or less: never trimmed). Each entry's fields
 // are the event's non-empty fields (routing.QueueEvent.Fields: time,
-// event, call_id, queue, agent, tier, caller, wait_ms, token, reason);
-// entry ids order the events of all nodes sharing the store. It uses the
-// store's client, so it stops working when the store is closed.
+// event, call_id, queue, agent, tier, caller, wait_ms, talk_ms, token,
+// reason, node); entry ids order the events of all nodes sharing the
+// store. It uses the store's client, so it stops working when the store is
+// closed.
 func (s *Store) EventLog(maxLen int64) routing.EventLog {
 	return &streamLog{rdb: s.rdb, key: s.base + "events", maxLen: maxLen}
 }

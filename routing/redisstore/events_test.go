@@ -66,8 +66,10 @@ func TestEventLogStream(t *testing.T) {
 		{"time": t0, "event": "ADDMEMBER", "agent": "1001"},
 		{"time": t0, "event": "ENTERQUEUE", "call_id": "c1", "queue": "billing", "tier": "vip", "caller": "+4930123"},
 		{"time": t0, "event": "AGENTCALLED", "call_id": "c1", "queue": "billing", "agent": "1001", "token": tok},
-		{"time": t2, "event": "CONNECT", "call_id": "c1", "queue": "billing", "agent": "1001", "token": tok},
-		{"time": t62, "event": "COMPLETE", "call_id": "c1", "queue": "billing", "agent": "1001", "token": tok},
+		{"time": t2, "event": "CONNECT", "call_id": "c1", "queue": "billing", "agent": "1001", "tier": "vip",
+			"caller": "+4930123", "wait_ms": "2000", "token": tok},
+		{"time": t62, "event": "COMPLETE", "call_id": "c1", "queue": "billing", "agent": "1001", "tier": "vip",
+			"caller": "+4930123", "wait_ms": "2000", "talk_ms": "60000", "token": tok},
 	}
 	msgs, err := r.client.XRange(ctx, "kefu:{events}:events", "-", "+").Result()
 	if err != nil {

@@ -16,25 +16,41 @@
 // keys of a store share one hash tag and one Cluster slot (scripts name the
 // token counter in KEYS for routing and derive the rest from the prefix):
 //
-//	call:<id>        hash: one call (times as 20-digit strings, see below)
+//	call:<id>        hash: one call (times as 20-digit strings, see below;
+//	                 wrap-up and lease as integer nanoseconds; steps as a
+//	                 JSON array of {at, skill, min_level}, at a 20-digit
+//	                 time, "" for nil and "[]" for empty)
 //	calls            zset: every call by (key, seq), for Calls
 //	q:<queue>        zset: the queued calls of a queue; score = key in ms
 //	                 since the epoch, member = 6-digit ns remainder, 20-digit
-//	                 seq, call id (equal scores order by member)
-//	qs:<skill>       hash: queue → number of its queued calls of that skill
+//	                 seq, call id (equal scores order by member); its ZCARD
+//	                 is Enqueue's MaxQueued check
+//	qs:<skill>       hash: queue → number of its queued calls having skill
+//	                 among their steps' skills (the matching pass's sources)
 //	pref:<agent>     zset: queued calls preferring agent, as q:<queue>
 //	deadline         zset: queued calls with a deadline, by (deadline, seq)
 //	preferuntil      zset: queued calls waiting for their preferred agent,
 //	                 by (prefer-until, seq)
+//	stepat           zset: the explicit steps of queued calls by step time
+//	                 (Match's Next)
+//	lease            zset: offered calls with a lease, by (lease-until, seq)
+//	nodecalls:<node> set: ids of the calls whose Node is node
+//	node:<id>        hash: a node's heartbeat (until, lost state)
+//	nodes            zset: node ids by heartbeat until, in ms
 //	agent:<id>       hash: one agent; skills:<id> hash: its skill → level
 //	agents           zset (score 0): every agent id, in id order
 //	ready            zset (score 0): ready agent ids
 //	ready:<skill>    zset (score 0): ready agents best first, member =
 //	                 (5 − level) digit, idle-since, id
 //	online:<skill>   set: logged-in agents with the skill (Enqueue's check)
-//	wrap             zset: agents in wrap-up by (wrap-until, id)
+//	wrap             zset: agents with a timer — in wrap-up, or not_ready
+//	                 after a missed offer until WrapUntil — by (until, id)
 //	seq, token       counters (INCR): enqueue sequence, fencing token
 //	events           stream: the router's queue events (Store.EventLog)
+//
+// lua/common.lua describes each index and keeps them in step with the
+// records. The Bus (Store.Bus) publishes on the channels
+// "kefu:{<prefix>}:node:<node>".
 //
 // Times are stored as UnixNano with the sign bit flipped, in 20 zero-padded
 // digits: exact to the nanosecond (a Lua number is a double, which is not),
@@ -81,6 +97,10 @@ var (
 	luaSetAgentState string
 	//go:embed lua/read_all.lua
 	luaReadAll string
+	//go:embed lua/modify.lua
+	luaModify string
+	//go:embed lua/heartbeat.lua
+	luaHeartbeat string
 )
 
 // Store is the Redis implementation of routing.Store. It is safe for
@@ -93,6 +113,7 @@ type Store struct {
 	keys   []string // KEYS for every script: one key of the store, for slot routing
 	script struct {
 		putAgents, enqueue, match, answer, noAnswer, finish, leave, callback, setAgentState, readAll *redis.Script
+		modify, heartbeat                                                                            *redis.Script
 	}
 }
 
@@ -122,6 +143,7 @@ func New(client redis.UniversalClient, prefix string) (*Store, error) {
 	sc.answer, sc.noAnswer, sc.finish = mk(luaAnswer), mk(luaNoAnswer), mk(luaFinish)
 	sc.leave, sc.callback = mk(luaLeave), mk(luaCallback)
 	sc.setAgentState, sc.readAll = mk(luaSetAgentState), mk(luaReadAll)
+	sc.modify, sc.heartbeat = mk(luaModify), mk(luaHeartbeat)
 	return s, nil
 }
 
@@ -200,17 +222,26 @@ func (s *Store) PutAgents(ctx context.Context, agents []routing.AgentConfig, now
 }
 
 // Enqueue implements routing.Store.
-func (s *Store) Enqueue(ctx context.Context, call routing.Call) (routing.Call, error) {
+func (s *Store) Enqueue(ctx context.Context, call routing.Call, opts routing.EnqueueOptions) (routing.Call, error) {
 	switch {
 	case call.ID == "":
 		return routing.Call{}, errors.New("call has an empty id")
 	case call.Skill == "" || call.Queue == "":
 		return routing.Call{}, fmt.Errorf("call %q: queue and skill are required", call.ID)
 	}
+	steps, err := encodeSteps(call.Steps)
+	if err != nil {
+		return routing.Call{}, fmt.Errorf("redisstore: Enqueue: call %q: %w", call.ID, err)
+	}
+	joinEmpty := "0"
+	if opts.JoinEmpty {
+		joinEmpty = "1"
+	}
 	res, err := s.run(ctx, "Enqueue", s.script.enqueue,
 		call.ID, call.Caller, call.Queue, call.Skill, call.Tier, encTime(call.EnqueuedAt), encTime(call.Key),
 		call.PreferredAgent, encTime(call.PreferUntil), encTime(call.Deadline), strconv.FormatInt(int64(call.WrapUp), 10),
-		strconv.Itoa(call.Misses), call.Callback)
+		strconv.Itoa(call.Misses), call.Callback, call.Node, strconv.FormatInt(int64(call.Lease), 10), steps,
+		strconv.Itoa(max(opts.MaxQueued, 0)), joinEmpty)
 	if err != nil {
 		return routing.Call{}, err
 	}
@@ -223,7 +254,9 @@ func (s *Store) Enqueue(ctx context.Context, call routing.Call) (routing.Call, e
 	case "DUPLICATE":
 		return routing.Call{}, fmt.Errorf("call %q: %w", call.ID, routing.ErrDuplicateCall)
 	case "NO_AGENTS":
-		return routing.Call{}, fmt.Errorf("skill %q: %w", call.Skill, routing.ErrNoAgents)
+		return routing.Call{}, fmt.Errorf("skills of call %q: %w", call.ID, routing.ErrNoAgents)
+	case "QUEUE_FULL":
+		return routing.Call{}, fmt.Errorf("queue %q holds %s queued calls: %w", call.Queue, detail(rest), routing.ErrQueueFull)
 	default:
 		return routing.Call{}, unexpected("Enqueue", code)
 	}
@@ -232,7 +265,8 @@ func (s *Store) Enqueue(ctx context.Context, call routing.Call) (routing.Call, e
 	}
 	call.State = routing.CallQueued
 	call.AgentID, call.Token, call.OfferedAt, call.AnsweredAt = "", 0, time.Time{}, time.Time{}
-	return call, nil
+	call.LeaseUntil = time.Time{}
+	return call.Clone(), nil
 }
 
 func unexpected(op, code string) error {
@@ -240,48 +274,59 @@ func unexpected(op, code string) error {
 }
 
 // offerOp runs one of the scripts that act on a current offer (answer,
-// no_answer, finish) and maps its status to the routing errors.
-func (s *Store) offerOp(ctx context.Context, op string, script *redis.Script, o routing.Offer, want routing.CallState, args ...any) error {
+// no_answer, finish), maps its status to the routing errors and returns the
+// details of an OK reply.
+func (s *Store) offerOp(ctx context.Context, op string, script *redis.Script, o routing.Offer, want routing.CallState, args ...any) ([]any, error) {
 	res, err := s.run(ctx, op, script, append([]any{o.CallID, o.AgentID, strconv.FormatUint(o.Token, 10)}, args...)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	code, rest, err := status(op, res)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	switch code {
 	case "OK":
-		return nil
+		return rest, nil
 	case "UNKNOWN_AGENT":
-		return fmt.Errorf("agent %q: %w", o.AgentID, routing.ErrUnknownAgent)
+		return nil, fmt.Errorf("agent %q: %w", o.AgentID, routing.ErrUnknownAgent)
 	case "GONE":
-		return fmt.Errorf("call %q has gone: %w: %w", o.CallID, routing.ErrStaleOffer, routing.ErrUnknownCall)
+		return nil, fmt.Errorf("call %q has gone: %w: %w", o.CallID, routing.ErrStaleOffer, routing.ErrUnknownCall)
 	case "STALE":
-		return fmt.Errorf("call %q is not offered to agent %q with token %d (current token %s): %w",
+		return nil, fmt.Errorf("call %q is not offered to agent %q with token %d (current token %s): %w",
 			o.CallID, o.AgentID, o.Token, detail(rest), routing.ErrStaleOffer)
 	case "WRONG_STATE":
-		return fmt.Errorf("call %q is %s, not %s: %w", o.CallID, detail(rest), want, routing.ErrStaleOffer)
+		return nil, fmt.Errorf("call %q is %s, not %s: %w", o.CallID, detail(rest), want, routing.ErrStaleOffer)
 	}
-	return unexpected(op, code)
+	return nil, unexpected(op, code)
 }
 
 // Answer implements routing.Store.
-func (s *Store) Answer(ctx context.Context, offer routing.Offer, now time.Time) error {
-	return s.offerOp(ctx, "Answer", s.script.answer, offer, routing.CallOffered, encTime(now))
+func (s *Store) Answer(ctx context.Context, offer routing.Offer, now time.Time) (routing.Call, error) {
+	rest, err := s.offerOp(ctx, "Answer", s.script.answer, offer, routing.CallOffered, encTime(now))
+	if err != nil {
+		return routing.Call{}, err
+	}
+	return oneCall("Answer", rest)
 }
 
 // NoAnswer implements routing.Store.
-func (s *Store) NoAnswer(ctx context.Context, offer routing.Offer, reason string, now time.Time) error {
-	if reason == "" {
-		reason = routing.ReasonNoAnswer
+func (s *Store) NoAnswer(ctx context.Context, offer routing.Offer, miss routing.Miss, now time.Time) error {
+	if miss.Reason == "" {
+		miss.Reason = routing.ReasonNoAnswer
 	}
-	return s.offerOp(ctx, "NoAnswer", s.script.noAnswer, offer, routing.CallOffered, reason, encTime(now))
+	_, err := s.offerOp(ctx, "NoAnswer", s.script.noAnswer, offer, routing.CallOffered,
+		miss.Reason, encTime(miss.Until), strconv.Itoa(max(miss.MaxMisses, 0)), encTime(now))
+	return err
 }
 
 // Finish implements routing.Store.
-func (s *Store) Finish(ctx context.Context, offer routing.Offer, now time.Time) error {
-	return s.offerOp(ctx, "Finish", s.script.finish, offer, routing.CallTalking, encTime(now))
+func (s *Store) Finish(ctx context.Context, offer routing.Offer, now time.Time) (routing.Call, error) {
+	rest, err := s.offerOp(ctx, "Finish", s.script.finish, offer, routing.CallTalking, encTime(now))
+	if err != nil {
+		return routing.Call{}, err
+	}
+	return oneCall("Finish", rest)
 }
 
 // Leave implements routing.Store.
@@ -341,8 +386,12 @@ func (s *Store) Callback(ctx context.Context, callID, number string, now time.Ti
 }
 
 // SetAgentState implements routing.Store.
-func (s *Store) SetAgentState(ctx context.Context, agentID string, state routing.AgentState, reason string, now time.Time) (routing.Agent, error) {
-	res, err := s.run(ctx, "SetAgentState", s.script.setAgentState, agentID, string(state), reason, encTime(now))
+func (s *Store) SetAgentState(ctx context.Context, agentID string, state routing.AgentState, reason string, force bool, now time.Time) (routing.Agent, error) {
+	f := "0"
+	if force {
+		f = "1"
+	}
+	res, err := s.run(ctx, "SetAgentState", s.script.setAgentState, agentID, string(state), reason, f, encTime(now))
 	if err != nil {
 		return routing.Agent{}, err
 	}
@@ -377,56 +426,151 @@ func (s *Store) Match(ctx context.Context, now time.Time) (routing.MatchResult, 
 	if err != nil {
 		return routing.MatchResult{}, err
 	}
-	out, err := decodeMatch(res, now)
+	out, err := decodeMatch(res)
 	if err != nil {
 		return routing.MatchResult{}, fmt.Errorf("redisstore: Match: %w (a Kefu version mismatch between nodes?)", err)
 	}
 	return out, nil
 }
 
-// decodeMatch converts match.lua's reply {offers, overflowed, wrap_ended, next}.
-func decodeMatch(res any, now time.Time) (routing.MatchResult, error) {
+// Modify implements routing.Store.
+func (s *Store) Modify(ctx context.Context, callID string, change routing.CallChange, now time.Time) (routing.Call, error) {
+	hasSteps, steps := "0", ""
+	if change.Steps != nil {
+		var err error
+		if steps, err = encodeSteps(change.Steps); err != nil {
+			return routing.Call{}, fmt.Errorf("redisstore: Modify: call %q: %w", callID, err)
+		}
+		hasSteps = "1"
+	}
+	res, err := s.run(ctx, "Modify", s.script.modify, callID, change.Tier, encTime(change.Key), change.Queue, change.Skill,
+		hasSteps, steps, strconv.FormatInt(int64(change.WrapUp), 10), strconv.FormatInt(int64(change.Lease), 10),
+		change.PreferredAgent, encTime(change.PreferUntil), encTime(now))
+	if err != nil {
+		return routing.Call{}, err
+	}
+	code, rest, err := status("Modify", res)
+	if err != nil {
+		return routing.Call{}, err
+	}
+	switch code {
+	case "OK":
+	case "UNKNOWN_CALL":
+		return routing.Call{}, fmt.Errorf("call %q: %w", callID, routing.ErrUnknownCall)
+	case "NOT_WAITING":
+		return routing.Call{}, fmt.Errorf("call %q is %s: %w", callID, detail(rest), routing.ErrNotWaiting)
+	default:
+		return routing.Call{}, unexpected("Modify", code)
+	}
+	return oneCall("Modify", rest)
+}
+
+// Heartbeat implements routing.Store.
+func (s *Store) Heartbeat(ctx context.Context, node routing.Node) error {
+	if node.ID == "" {
+		return errors.New("redisstore: heartbeat of a node with an empty id")
+	}
+	res, err := s.run(ctx, "Heartbeat", s.script.heartbeat, node.ID, encTime(node.Until), string(node.LostState))
+	if err != nil {
+		return err
+	}
+	code, _, err := status("Heartbeat", res)
+	if err != nil {
+		return err
+	}
+	if code != "OK" {
+		return unexpected("Heartbeat", code)
+	}
+	return nil
+}
+
+// decodeMatch converts match.lua's reply {offers, overflowed, wrap_ended,
+// next, lost, lost_nodes, expired}.
+func decodeMatch(res any) (routing.MatchResult, error) {
 	var out routing.MatchResult
 	parts, ok := res.([]any)
-	if !ok || len(parts) != 4 {
+	if !ok || len(parts) != 7 {
 		return out, fmt.Errorf("unexpected reply %v", res)
 	}
-	offers, ok1 := parts[0].([]any)
-	overflowed, ok2 := parts[1].([]any)
-	wrapEnded, ok3 := parts[2].([]any)
-	next, ok4 := parts[3].(string)
-	if !ok1 || !ok2 || !ok3 || !ok4 || len(offers)%4 != 0 {
-		return out, fmt.Errorf("unexpected reply %v", res)
+	next, ok := parts[3].(string)
+	if !ok {
+		return out, fmt.Errorf("unexpected next %v", parts[3])
 	}
-	for i := 0; i < len(offers); i += 4 {
-		o := routing.Offer{At: now}
-		o.CallID, _ = offers[i].(string)
-		o.AgentID, _ = offers[i+1].(string)
-		o.Queue, _ = offers[i+2].(string)
-		token, _ := offers[i+3].(string)
-		var err error
-		if o.Token, err = strconv.ParseUint(token, 10, 64); err != nil {
-			return out, fmt.Errorf("offer token %q: %w", token, err)
+	var err error
+	if out.Offers, err = decodeOffers(parts[0]); err != nil {
+		return out, err
+	}
+	if out.Overflowed, err = decodeCalls(parts[1]); err != nil {
+		return out, err
+	}
+	if out.WrapEnded, err = decodeStrings(parts[2]); err != nil {
+		return out, err
+	}
+	if out.Lost, err = decodeCalls(parts[4]); err != nil {
+		return out, err
+	}
+	if out.LostNodes, err = decodeStrings(parts[5]); err != nil {
+		return out, err
+	}
+	if out.Expired, err = decodeOffers(parts[6]); err != nil {
+		return out, err
+	}
+	if out.Next, err = decTime(next); err != nil {
+		return out, fmt.Errorf("next: %w", err)
+	}
+	return out, nil
+}
+
+// decodeOffers converts flat (call, agent, queue, token, at, node) sextuples.
+func decodeOffers(v any) ([]routing.Offer, error) {
+	list, err := decodeStrings(v)
+	if err != nil || len(list)%6 != 0 {
+		return nil, fmt.Errorf("unexpected offers %v", v)
+	}
+	var out []routing.Offer
+	for i := 0; i < len(list); i += 6 {
+		o := routing.Offer{CallID: list[i], AgentID: list[i+1], Queue: list[i+2], Node: list[i+5]}
+		if o.Token, err = strconv.ParseUint(list[i+3], 10, 64); err != nil {
+			return nil, fmt.Errorf("offer token %q: %w", list[i+3], err)
 		}
-		out.Offers = append(out.Offers, o)
+		if o.At, err = decTime(list[i+4]); err != nil {
+			return nil, fmt.Errorf("offer of %q: %w", o.CallID, err)
+		}
+		out = append(out, o)
 	}
-	for _, raw := range overflowed {
+	return out, nil
+}
+
+// decodeCalls converts an array of call field lists.
+func decodeCalls(v any) ([]routing.Call, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("unexpected calls %v", v)
+	}
+	var out []routing.Call
+	for _, raw := range list {
 		c, err := decodeCall(raw)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
-		out.Overflowed = append(out.Overflowed, c)
+		out = append(out, c)
 	}
-	for _, raw := range wrapEnded {
-		id, _ := raw.(string)
-		out.WrapEnded = append(out.WrapEnded, id)
+	return out, nil
+}
+
+// decodeStrings converts an array of strings.
+func decodeStrings(v any) ([]string, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("unexpected list %v", v)
 	}
-	if next != "" {
-		t, err := decTime(next)
-		if err != nil {
-			return out, fmt.Errorf("next: %w", err)
+	var out []string
+	for _, raw := range list {
+		s, ok := raw.(string)
+		if !ok {
+			return nil, fmt.Errorf("unexpected list element %v", raw)
 		}
-		out.Next = t
+		out = append(out, s)
 	}
 	return out, nil
 }

@@ -170,7 +170,7 @@ func TestScriptCacheFlushed(t *testing.T) {
 	if err := r.client.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetAgentState(ctx, "a1", routing.AgentReady, "", now); err != nil {
+	if _, err := s.SetAgentState(ctx, "a1", routing.AgentReady, "", false, now); err != nil {
 		t.Fatalf("SetAgentState after SCRIPT FLUSH: %v", err)
 	}
 }
@@ -188,12 +188,12 @@ func TestKeysShareHashTag(t *testing.T) {
 	if err := s.PutAgents(ctx, []routing.AgentConfig{{ID: "a1", Skills: map[string]int{"billing": 3}}}, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetAgentState(ctx, "a1", routing.AgentReady, "", now); err != nil {
+	if _, err := s.SetAgentState(ctx, "a1", routing.AgentReady, "", false, now); err != nil {
 		t.Fatal(err)
 	}
 	c := routing.Call{ID: "c1", Queue: "billing", Skill: "billing", EnqueuedAt: now, Key: now, Deadline: now.Add(time.Hour),
 		PreferredAgent: "a1", PreferUntil: now.Add(time.Minute)}
-	if _, err := s.Enqueue(ctx, c); err != nil {
+	if _, err := s.Enqueue(ctx, c, routing.EnqueueOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := r.client.Keys(ctx, "*").Result()
@@ -277,7 +277,7 @@ func BenchmarkQueuedCallMemory(b *testing.B) {
 	if err := s.PutAgents(ctx, []routing.AgentConfig{{ID: "a1", Skills: map[string]int{"billing": 3}}}, now); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.SetAgentState(ctx, "a1", routing.AgentNotReady, "", now); err != nil {
+	if _, err := s.SetAgentState(ctx, "a1", routing.AgentNotReady, "", false, now); err != nil {
 		b.Fatal(err)
 	}
 	before := usedMemory(b, r.client)
@@ -286,7 +286,7 @@ func BenchmarkQueuedCallMemory(b *testing.B) {
 		at := now.Add(time.Duration(i) * time.Millisecond)
 		c := routing.Call{ID: fmt.Sprintf("call-%08d", i), Caller: "13800000000", Queue: "billing", Skill: "billing",
 			Tier: "default", EnqueuedAt: at, Key: at, Deadline: at.Add(5 * time.Minute)}
-		if _, err := s.Enqueue(ctx, c); err != nil {
+		if _, err := s.Enqueue(ctx, c, routing.EnqueueOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -12,10 +12,10 @@ func testAgentStateTransitions(t *testing.T, f *fixture) {
 	f.wantAgent("a1", routing.AgentLoggedOut, "")
 
 	set := func(s routing.AgentState, reason string, when time.Time) error {
-		_, err := f.s.SetAgentState(f.ctx, "a1", s, reason, when)
+		_, err := f.s.SetAgentState(f.ctx, "a1", s, reason, false, when)
 		return err
 	}
-	_, err := f.s.SetAgentState(f.ctx, "nobody", routing.AgentReady, "", at(0))
+	_, err := f.s.SetAgentState(f.ctx, "nobody", routing.AgentReady, "", false, at(0))
 	wantErr(t, "unknown agent", err, routing.ErrUnknownAgent)
 	wantErr(t, "set talking", set(routing.AgentTalking, "", at(0)), routing.ErrInvalidState)
 	wantErr(t, "set nonsense", set("dancing", "", at(0)), routing.ErrInvalidState)
@@ -100,19 +100,22 @@ func testPendingStateAfterCall(t *testing.T, f *fixture) {
 	f.enqueue(call("c3", "billing", at(20), 0))
 	o = f.matchOne(at(20), "c3", "a1")
 	f.state("a1", routing.AgentLoggedOut, "", at(21))
-	if err := f.s.NoAnswer(f.ctx, o, "", at(22)); err != nil {
+	if err := f.s.NoAnswer(f.ctx, o, hold(""), at(22)); err != nil {
 		t.Fatalf("NoAnswer: %v", err)
 	}
 	f.wantAgent("a1", routing.AgentLoggedOut, "")
 
-	// not_ready while ringing, then no answer: the no-answer reason wins.
+	// not_ready while ringing, then no answer: the agent's own request wins
+	// (a miss delay would put them back to ready; they asked for a break).
 	f.ready("a1", at(23))
 	o = f.matchOne(at(23), "c3", "a1")
 	f.state("a1", routing.AgentNotReady, "lunch", at(24))
-	if err := f.s.NoAnswer(f.ctx, o, "", at(25)); err != nil {
+	if err := f.s.NoAnswer(f.ctx, o, hold(""), at(25)); err != nil {
 		t.Fatalf("NoAnswer: %v", err)
 	}
-	f.wantAgent("a1", routing.AgentNotReady, routing.ReasonNoAnswer)
+	if a := f.wantAgent("a1", routing.AgentNotReady, "lunch"); !a.WrapUntil.IsZero() || a.Misses != 1 {
+		t.Fatalf("agent after a miss with a pending not_ready: wrap until %v, misses %d; want no timer, 1 miss", a.WrapUntil, a.Misses)
+	}
 }
 
 func testPutAgentsKeepsState(t *testing.T, f *fixture) {

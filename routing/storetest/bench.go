@@ -36,7 +36,7 @@ func benchAgents(b *testing.B, s routing.Store, n int, skill string, ready bool)
 		if ready {
 			state = routing.AgentReady
 		}
-		if _, err := s.SetAgentState(ctx, id, state, "", t0()); err != nil {
+		if _, err := s.SetAgentState(ctx, id, state, "", false, t0()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -48,7 +48,7 @@ func benchOffer(b *testing.B, s routing.Store, waiting int) {
 	if waiting > 0 {
 		benchAgents(b, s, 5, "complaints", false)
 		for i := range waiting {
-			if _, err := s.Enqueue(ctx, call(fmt.Sprint("w", i), "complaints", t0(), 0)); err != nil {
+			if _, err := s.Enqueue(ctx, call(fmt.Sprint("w", i), "complaints", t0(), 0), routing.EnqueueOptions{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -58,17 +58,17 @@ func benchOffer(b *testing.B, s routing.Store, waiting int) {
 	b.ResetTimer()
 	for i := range b.N {
 		now = now.Add(time.Millisecond)
-		if _, err := s.Enqueue(ctx, call(fmt.Sprint("c", i), "billing", now, 0)); err != nil {
+		if _, err := s.Enqueue(ctx, call(fmt.Sprint("c", i), "billing", now, 0), routing.EnqueueOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		res, err := s.Match(ctx, now)
 		if err != nil || len(res.Offers) != 1 {
 			b.Fatalf("Match: %v, offers %d", err, len(res.Offers))
 		}
-		if err := s.Answer(ctx, res.Offers[0], now); err != nil {
+		if _, err := s.Answer(ctx, res.Offers[0], now); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Finish(ctx, res.Offers[0], now); err != nil {
+		if _, err := s.Finish(ctx, res.Offers[0], now); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -82,7 +82,7 @@ func benchBacklog(b *testing.B, s routing.Store) {
 	b.ResetTimer()
 	for i := range b.N {
 		now = now.Add(time.Millisecond)
-		if _, err := s.Enqueue(ctx, call(fmt.Sprint("c", i), "billing", now, 0)); err != nil {
+		if _, err := s.Enqueue(ctx, call(fmt.Sprint("c", i), "billing", now, 0), routing.EnqueueOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := s.Match(ctx, now); err != nil {

@@ -72,7 +72,7 @@ func testCallbackNoAnswerKeepsCallback(t *testing.T, f *fixture) {
 	if _, err := f.s.Callback(f.ctx, "c1", "13800000001", at(2)); err != nil {
 		t.Fatalf("Callback: %v", err)
 	}
-	if err := f.s.NoAnswer(f.ctx, o, "", at(10)); err != nil {
+	if err := f.s.NoAnswer(f.ctx, o, hold(""), at(10)); err != nil {
 		t.Fatalf("NoAnswer: %v", err)
 	}
 	res := f.matchNone(at(100))

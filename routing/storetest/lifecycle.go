@@ -22,7 +22,7 @@ func testRequeueKeepsKey(t *testing.T, f *fixture) {
 	f.ready("a1", at(10))
 	o := f.matchOne(at(10), "c1", "a1")
 
-	if err := f.s.NoAnswer(f.ctx, o, "", at(25)); err != nil {
+	if err := f.s.NoAnswer(f.ctx, o, hold(""), at(25)); err != nil {
 		t.Fatalf("NoAnswer: %v", err)
 	}
 	f.wantAgent("a1", routing.AgentNotReady, routing.ReasonNoAnswer)
@@ -43,7 +43,7 @@ func testRequeueKeepsKey(t *testing.T, f *fixture) {
 	o = f.matchOne(at(26), "c1", "a2")
 
 	// A reason given by the SIP layer is kept.
-	if err := f.s.NoAnswer(f.ctx, o, "busy", at(27)); err != nil {
+	if err := f.s.NoAnswer(f.ctx, o, hold("busy"), at(27)); err != nil {
 		t.Fatalf("NoAnswer: %v", err)
 	}
 	f.wantAgent("a2", routing.AgentNotReady, "busy")
@@ -91,7 +91,7 @@ func testConcurrentMatchNoDoubleOffer(t *testing.T, f *fixture) {
 		wg.Go(func() {
 			for i := range perWorker {
 				c := call(fmt.Sprintf("w%d-%d", w, i), "billing", at(100+float64(i)), 0)
-				if _, err := f.s.Enqueue(f.ctx, c); err != nil {
+				if _, err := f.s.Enqueue(f.ctx, c, routing.EnqueueOptions{}); err != nil {
 					errs <- err
 					return
 				}
@@ -164,7 +164,7 @@ func testLeaveFreesAgent(t *testing.T, f *fixture) {
 	if n := len(f.calls()); n != 0 {
 		t.Fatalf("%d calls left behind", n)
 	}
-	wantErr(t, "Answer after the caller left", f.s.Answer(f.ctx, o, at(13)), routing.ErrStaleOffer, routing.ErrUnknownCall)
+	wantErr(t, "Answer after the caller left", second(f.s.Answer(f.ctx, o, at(13))), routing.ErrStaleOffer, routing.ErrUnknownCall)
 	_, err = f.s.Leave(f.ctx, "c1", at(13))
 	wantErr(t, "second Leave", err, routing.ErrUnknownCall)
 
@@ -209,7 +209,7 @@ func testLeaveWhileTalking(t *testing.T, f *fixture) {
 	if n := len(f.calls()); n != 0 {
 		t.Fatalf("%d calls left behind", n)
 	}
-	wantErr(t, "Finish after Leave", f.s.Finish(f.ctx, o, at(61)), routing.ErrStaleOffer, routing.ErrUnknownCall)
+	wantErr(t, "Finish after Leave", second(f.s.Finish(f.ctx, o, at(61))), routing.ErrStaleOffer, routing.ErrUnknownCall)
 }
 
 func testStaleOffer(t *testing.T, f *fixture) {
@@ -223,38 +223,38 @@ func testStaleOffer(t *testing.T, f *fixture) {
 
 	bad := o
 	bad.Token++
-	wantErr(t, "Answer with a newer token", f.s.Answer(f.ctx, bad, at(2)), routing.ErrStaleOffer)
+	wantErr(t, "Answer with a newer token", second(f.s.Answer(f.ctx, bad, at(2))), routing.ErrStaleOffer)
 	bad = o
 	bad.Token = 0
-	wantErr(t, "Answer with token 0", f.s.Answer(f.ctx, bad, at(2)), routing.ErrStaleOffer)
+	wantErr(t, "Answer with token 0", second(f.s.Answer(f.ctx, bad, at(2))), routing.ErrStaleOffer)
 	bad = o
 	bad.AgentID = "a2"
-	wantErr(t, "Answer by another agent", f.s.Answer(f.ctx, bad, at(2)), routing.ErrStaleOffer)
+	wantErr(t, "Answer by another agent", second(f.s.Answer(f.ctx, bad, at(2))), routing.ErrStaleOffer)
 	bad.AgentID = "nobody"
-	wantErr(t, "Answer by an unknown agent", f.s.Answer(f.ctx, bad, at(2)), routing.ErrUnknownAgent)
+	wantErr(t, "Answer by an unknown agent", second(f.s.Answer(f.ctx, bad, at(2))), routing.ErrUnknownAgent)
 	bad = o
 	bad.CallID = "nocall"
-	wantErr(t, "Answer of an unknown call", f.s.Answer(f.ctx, bad, at(2)), routing.ErrStaleOffer, routing.ErrUnknownCall)
-	wantErr(t, "Finish before Answer", f.s.Finish(f.ctx, o, at(2)), routing.ErrStaleOffer)
+	wantErr(t, "Answer of an unknown call", second(f.s.Answer(f.ctx, bad, at(2))), routing.ErrStaleOffer, routing.ErrUnknownCall)
+	wantErr(t, "Finish before Answer", second(f.s.Finish(f.ctx, o, at(2))), routing.ErrStaleOffer)
 
 	// Missed, then offered again: the first offer is dead.
-	if err := f.s.NoAnswer(f.ctx, o, "", at(3)); err != nil {
+	if err := f.s.NoAnswer(f.ctx, o, hold(""), at(3)); err != nil {
 		t.Fatalf("NoAnswer: %v", err)
 	}
-	wantErr(t, "second NoAnswer", f.s.NoAnswer(f.ctx, o, "", at(3)), routing.ErrStaleOffer)
+	wantErr(t, "second NoAnswer", f.s.NoAnswer(f.ctx, o, hold(""), at(3)), routing.ErrStaleOffer)
 	f.ready("a1", at(4))
 	o2 := f.matchOne(at(4), "c1", "a1") // same agent, new token
 	if o2.Token <= o.Token {
 		t.Fatalf("re-offer token %d, want > %d", o2.Token, o.Token)
 	}
-	wantErr(t, "Answer with the first offer", f.s.Answer(f.ctx, o, at(5)), routing.ErrStaleOffer)
+	wantErr(t, "Answer with the first offer", second(f.s.Answer(f.ctx, o, at(5))), routing.ErrStaleOffer)
 
 	f.answer(o2, at(5))
-	wantErr(t, "second Answer (double answer)", f.s.Answer(f.ctx, o2, at(6)), routing.ErrStaleOffer)
-	wantErr(t, "NoAnswer after Answer", f.s.NoAnswer(f.ctx, o2, "", at(6)), routing.ErrStaleOffer)
+	wantErr(t, "second Answer (double answer)", second(f.s.Answer(f.ctx, o2, at(6))), routing.ErrStaleOffer)
+	wantErr(t, "NoAnswer after Answer", f.s.NoAnswer(f.ctx, o2, hold(""), at(6)), routing.ErrStaleOffer)
 	f.wantAgent("a1", routing.AgentTalking, "")
 	f.finish(o2, at(7))
-	wantErr(t, "second Finish", f.s.Finish(f.ctx, o2, at(8)), routing.ErrStaleOffer, routing.ErrUnknownCall)
+	wantErr(t, "second Finish", second(f.s.Finish(f.ctx, o2, at(8))), routing.ErrStaleOffer, routing.ErrUnknownCall)
 	f.wantAgent("a1", routing.AgentReady, "")
 }
 

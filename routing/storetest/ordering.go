@@ -10,13 +10,13 @@ import (
 
 func testEnqueueNeedsLoggedInAgent(t *testing.T, f *fixture) {
 	f.agents(routing.AgentConfig{ID: "a1", Skills: skills("billing", 3)})
-	_, err := f.s.Enqueue(f.ctx, call("c1", "billing", at(0), 0))
+	_, err := f.s.Enqueue(f.ctx, call("c1", "billing", at(0), 0), routing.EnqueueOptions{})
 	wantErr(t, "enqueue with the only agent logged out", err, routing.ErrNoAgents)
 
 	f.state("a1", routing.AgentNotReady, "lunch", at(1))
 	f.enqueue(call("c1", "billing", at(2), 0)) // not_ready counts as logged in
 
-	_, err = f.s.Enqueue(f.ctx, call("c2", "complaints", at(3), 0))
+	_, err = f.s.Enqueue(f.ctx, call("c2", "complaints", at(3), 0), routing.EnqueueOptions{})
 	wantErr(t, "enqueue for a skill nobody has", err, routing.ErrNoAgents)
 	if got := callIDs(f.calls()); !slices.Equal(got, []string{"c1"}) {
 		t.Fatalf("calls %v, want [c1]: a refused call must leave nothing behind", got)
@@ -27,7 +27,7 @@ func testDuplicateCall(t *testing.T, f *fixture) {
 	f.agents(routing.AgentConfig{ID: "a1", Skills: skills("billing", 3)})
 	f.state("a1", routing.AgentNotReady, "", at(0))
 	f.enqueue(call("c1", "billing", at(1), 0))
-	_, err := f.s.Enqueue(f.ctx, call("c1", "billing", at(2), 0))
+	_, err := f.s.Enqueue(f.ctx, call("c1", "billing", at(2), 0), routing.EnqueueOptions{})
 	wantErr(t, "second enqueue of c1", err, routing.ErrDuplicateCall)
 }
 

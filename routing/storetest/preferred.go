@@ -76,7 +76,7 @@ func testPreferredAgentMissEndsWait(t *testing.T, f *fixture) {
 	f.state("x", routing.AgentNotReady, "", at(0))
 	f.enqueue(vipCall("c1", at(10)))
 	o := f.matchOne(at(10), "c1", "m")
-	if err := f.s.NoAnswer(f.ctx, o, "", at(25)); err != nil {
+	if err := f.s.NoAnswer(f.ctx, o, hold(""), at(25)); err != nil {
 		t.Fatalf("NoAnswer: %v", err)
 	}
 	f.ready("x", at(26)) // before the 30s are over: the call no longer waits for m

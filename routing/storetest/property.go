@@ -54,7 +54,12 @@ type propRun struct {
 	nextID    int
 	step      int
 	stats     map[string]int
+	// alive says which nodes heartbeat; a node stops now and then (a
+	// crash) and its calls must be recovered.
+	alive map[string]bool
 }
+
+var propNodes = []string{"n1", "n2"}
 
 func (p *propRun) run(steps int) {
 	t := p.f.t
@@ -78,12 +83,14 @@ func (p *propRun) run(steps int) {
 		p.agents = append(p.agents, id)
 	}
 	p.f.agents(cfgs...)
+	p.alive = map[string]bool{"n1": true, "n2": true}
 
 	for p.step = range steps {
 		p.now = p.now.Add(time.Duration(p.rng.IntN(3000)) * time.Millisecond)
 		if p.rng.IntN(20) == 0 {
 			p.now = p.now.Add(time.Duration(p.rng.IntN(90)) * time.Second)
 		}
+		p.beat()
 		p.randomOp()
 		res, err := p.f.s.Match(p.f.ctx, p.now)
 		if err != nil {
@@ -95,7 +102,8 @@ func (p *propRun) run(steps int) {
 		}
 	}
 	t.Logf("stats: %v", p.stats)
-	for _, must := range []string{"enqueue", "offer", "answer", "noanswer", "finish", "leave", "overflow", "stale", "wrapEnded", "orderChecks"} {
+	for _, must := range []string{"enqueue", "offer", "answer", "noanswer", "finish", "leave", "overflow", "stale", "wrapEnded", "orderChecks",
+		"missDelay", "notResponding", "expired", "lost", "lostNode"} {
 		if p.stats[must] == 0 {
 			t.Errorf("the random run never exercised %s (stats %v)", must, p.stats)
 		}
@@ -141,28 +149,39 @@ func (p *propRun) randomOp() {
 		want := []routing.AgentState{routing.AgentReady, routing.AgentReady, routing.AgentReady,
 			routing.AgentNotReady, routing.AgentNotReady, routing.AgentLoggedOut}[p.rng.IntN(6)]
 		before := p.f.agent(id)
-		_, err := s.SetAgentState(ctx, id, want, "r", p.now)
+		_, err := s.SetAgentState(ctx, id, want, "r", false, p.now)
 		busy := before.State == routing.AgentOffered || before.State == routing.AgentTalking || before.State == routing.AgentWrapUp
 		if wantBusy := want == routing.AgentReady && busy; wantBusy != errors.Is(err, routing.ErrAgentBusy) || (err != nil && !wantBusy) {
 			p.fatalf("SetAgentState(%s %s → %s): %v", id, before.State, want, err)
 		}
 	case r < 62:
 		if c, ok := p.pickCall(routing.CallOffered); ok {
-			if err := s.Answer(ctx, c.Offer(), p.now); err != nil {
+			if _, err := s.Answer(ctx, c.Offer(), p.now); err != nil {
 				p.fatalf("Answer(%s): %v", c.ID, err)
 			}
 			p.stats["answer"]++
 		}
 	case r < 70:
 		if c, ok := p.pickCall(routing.CallOffered); ok {
-			if err := s.NoAnswer(ctx, c.Offer(), "", p.now); err != nil {
+			miss := hold("")
+			if p.rng.IntN(2) == 0 {
+				miss = routing.Miss{Reason: "busy", Until: p.now.Add(time.Duration(p.rng.IntN(15000)) * time.Millisecond), MaxMisses: 3}
+			}
+			if err := s.NoAnswer(ctx, c.Offer(), miss, p.now); err != nil {
 				p.fatalf("NoAnswer(%s): %v", c.ID, err)
+			}
+			a := p.f.agent(c.AgentID)
+			switch {
+			case a.State == routing.AgentNotReady && a.Reason == routing.ReasonNotResponding:
+				p.stats["notResponding"]++
+			case a.State == routing.AgentNotReady && !a.WrapUntil.IsZero():
+				p.stats["missDelay"]++
 			}
 			p.stats["noanswer"]++
 		}
 	case r < 82:
 		if c, ok := p.pickCall(routing.CallTalking); ok {
-			if err := s.Finish(ctx, c.Offer(), p.now); err != nil {
+			if _, err := s.Finish(ctx, c.Offer(), p.now); err != nil {
 				p.fatalf("Finish(%s): %v", c.ID, err)
 			}
 			delete(p.known, c.ID)
@@ -197,13 +216,19 @@ func (p *propRun) enqueue() {
 	if p.rng.IntN(3) == 0 {
 		c.Deadline = p.now.Add(time.Duration(30+p.rng.IntN(270)) * time.Second)
 	}
+	if p.rng.IntN(2) == 0 {
+		c.Lease = time.Duration(5+p.rng.IntN(20)) * time.Second
+	}
+	if n := propNodes[p.rng.IntN(len(propNodes))]; p.alive[n] && p.rng.IntN(3) > 0 {
+		c.Node = n
+	}
 	online := false
 	for _, a := range p.agentsNow() {
 		if _, ok := a.Skills[skill]; ok && a.State.LoggedIn() {
 			online = true
 		}
 	}
-	got, err := p.f.s.Enqueue(p.f.ctx, c)
+	got, err := p.f.s.Enqueue(p.f.ctx, c, routing.EnqueueOptions{})
 	switch {
 	case !online && errors.Is(err, routing.ErrNoAgents):
 		p.stats["noagents"]++
@@ -216,6 +241,23 @@ func (p *propRun) enqueue() {
 	}
 	p.known[c.ID] = got
 	p.stats["enqueue"]++
+}
+
+// beat sends the heartbeats of the nodes alive; now and then one stops
+// (crashes) or a stopped one starts again.
+func (p *propRun) beat() {
+	for _, n := range propNodes {
+		if p.rng.IntN(400) == 0 {
+			p.alive[n] = !p.alive[n]
+		}
+		if !p.alive[n] {
+			continue
+		}
+		if err := p.f.s.Heartbeat(p.f.ctx, routing.Node{ID: n, Until: p.now.Add(30 * time.Second),
+			LostState: []routing.AgentState{routing.AgentReady, routing.AgentNotReady}[p.rng.IntN(2)]}); err != nil {
+			p.fatalf("Heartbeat(%s): %v", n, err)
+		}
+	}
 }
 
 // replayOldOffer quotes an old offer that is no longer current and expects
@@ -231,11 +273,11 @@ func (p *propRun) replayOldOffer() {
 	var err error
 	switch p.rng.IntN(3) {
 	case 0:
-		err = p.f.s.Answer(p.f.ctx, o, p.now)
+		_, err = p.f.s.Answer(p.f.ctx, o, p.now)
 	case 1:
-		err = p.f.s.NoAnswer(p.f.ctx, o, "", p.now)
+		err = p.f.s.NoAnswer(p.f.ctx, o, hold(""), p.now)
 	default:
-		err = p.f.s.Finish(p.f.ctx, o, p.now)
+		_, err = p.f.s.Finish(p.f.ctx, o, p.now)
 	}
 	if !errors.Is(err, routing.ErrStaleOffer) {
 		p.fatalf("old offer %s→%s#%d: %v, want ErrStaleOffer", o.CallID, o.AgentID, o.Token, err)
@@ -292,6 +334,12 @@ func (p *propRun) check(res routing.MatchResult) {
 				p.fatalf("queued call %s still names agent %q token %d", c.ID, c.AgentID, c.Token)
 			}
 		case routing.CallOffered, routing.CallTalking:
+			if c.State == routing.CallOffered && c.Lease > 0 && !c.LeaseUntil.Equal(c.OfferedAt.Add(c.Lease)) {
+				p.fatalf("offered call %s has lease until %v, want offered at %v + %v", c.ID, c.LeaseUntil, c.OfferedAt, c.Lease)
+			}
+			if !c.LeaseUntil.IsZero() && !c.LeaseUntil.After(p.now) {
+				p.fatalf("call %s's lease passed at %v and it is still %s", c.ID, c.LeaseUntil, c.State)
+			}
 			// The call's agent has this call and no other.
 			a, ok := agents[c.AgentID]
 			want := map[routing.CallState]routing.AgentState{routing.CallOffered: routing.AgentOffered, routing.CallTalking: routing.AgentTalking}[c.State]
@@ -302,10 +350,38 @@ func (p *propRun) check(res routing.MatchResult) {
 			p.fatalf("call %s in state %q", c.ID, c.State)
 		}
 	}
+	in := func(list []routing.Call, id string) bool {
+		return slices.ContainsFunc(list, func(c routing.Call) bool { return c.ID == id })
+	}
 	for id, k := range p.known {
-		if _, ok := callsByID[id]; !ok && !slices.ContainsFunc(res.Overflowed, func(c routing.Call) bool { return c.ID == id }) {
+		if _, ok := callsByID[id]; !ok && !in(res.Overflowed, id) && !in(res.Lost, id) {
 			p.fatalf("call %s (%+v) vanished", id, k)
 		}
+	}
+	// Only the calls of lost nodes are lost, and all of them.
+	for _, c := range res.Lost {
+		if c.Node == "" || !slices.Contains(res.LostNodes, c.Node) {
+			p.fatalf("call %s of node %q lost with nodes %v", c.ID, c.Node, res.LostNodes)
+		}
+		delete(p.known, c.ID)
+		p.stats["lost"]++
+	}
+	for _, n := range res.LostNodes {
+		if p.alive[n] {
+			p.fatalf("node %s lost while it beats", n)
+		}
+		for _, c := range calls {
+			if c.Node == n {
+				p.fatalf("call %s of lost node %s is still in the store", c.ID, n)
+			}
+		}
+		p.stats["lostNode"]++
+	}
+	for _, o := range res.Expired {
+		if c, ok := callsByID[o.CallID]; ok && c.Token == o.Token {
+			p.fatalf("expired offer %s→%s#%d is still current", o.CallID, o.AgentID, o.Token)
+		}
+		p.stats["expired"]++
 	}
 	for _, a := range agentList {
 		switch a.State {
@@ -317,6 +393,10 @@ func (p *propRun) check(res routing.MatchResult) {
 		case routing.AgentWrapUp:
 			if !a.WrapUntil.After(p.now) {
 				p.fatalf("agent %s still in wrap-up until %v after Match", a.ID, a.WrapUntil)
+			}
+		case routing.AgentNotReady:
+			if !a.WrapUntil.IsZero() && !a.WrapUntil.After(p.now) {
+				p.fatalf("agent %s still in its miss delay until %v after Match", a.ID, a.WrapUntil)
 			}
 		}
 	}

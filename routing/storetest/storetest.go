@@ -52,6 +52,15 @@ func Run(t *testing.T, newStore func(t *testing.T) routing.Store) {
 		{"PutAgentsKeepsState", testPutAgentsKeepsState},
 		{"CallbackKeepsPlace", testCallbackKeepsPlace},
 		{"CallbackNoAnswerKeepsCallback", testCallbackNoAnswerKeepsCallback},
+		{"QueueFull", testQueueFull},
+		{"JoinEmpty", testJoinEmpty},
+		{"MissDelay", testMissDelay},
+		{"NotResponding", testNotResponding},
+		{"ForceReadyInWrapUp", testForceReadyInWrapUp},
+		{"LeaseExpiry", testLeaseExpiry},
+		{"NodeLost", testNodeLost},
+		{"Modify", testModify},
+		{"SkillSteps", testSkillSteps},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,7 +100,7 @@ func (f *fixture) agents(cfgs ...routing.AgentConfig) {
 
 func (f *fixture) state(id string, s routing.AgentState, reason string, when time.Time) routing.Agent {
 	f.t.Helper()
-	a, err := f.s.SetAgentState(f.ctx, id, s, reason, when)
+	a, err := f.s.SetAgentState(f.ctx, id, s, reason, false, when)
 	if err != nil {
 		f.t.Fatalf("SetAgentState(%s, %s) at %v: %v", id, s, when, err)
 	}
@@ -111,7 +120,7 @@ func call(id, q string, enq time.Time, boost time.Duration) routing.Call {
 
 func (f *fixture) enqueue(c routing.Call) routing.Call {
 	f.t.Helper()
-	got, err := f.s.Enqueue(f.ctx, c)
+	got, err := f.s.Enqueue(f.ctx, c, routing.EnqueueOptions{})
 	if err != nil {
 		f.t.Fatalf("Enqueue(%s): %v", c.ID, err)
 	}
@@ -148,14 +157,14 @@ func (f *fixture) matchNone(when time.Time) routing.MatchResult {
 
 func (f *fixture) answer(o routing.Offer, when time.Time) {
 	f.t.Helper()
-	if err := f.s.Answer(f.ctx, o, when); err != nil {
+	if _, err := f.s.Answer(f.ctx, o, when); err != nil {
 		f.t.Fatalf("Answer(%s→%s): %v", o.CallID, o.AgentID, err)
 	}
 }
 
 func (f *fixture) finish(o routing.Offer, when time.Time) {
 	f.t.Helper()
-	if err := f.s.Finish(f.ctx, o, when); err != nil {
+	if _, err := f.s.Finish(f.ctx, o, when); err != nil {
 		f.t.Fatalf("Finish(%s→%s): %v", o.CallID, o.AgentID, err)
 	}
 }
@@ -238,3 +247,11 @@ func callIDs(calls []routing.Call) []string {
 	}
 	return ids
 }
+
+// hold is the v1 miss: the agent stays not ready with reason for an hour.
+func hold(reason string) routing.Miss {
+	return routing.Miss{Reason: reason, Until: t0().Add(time.Hour)}
+}
+
+// second returns the error of a (value, error) pair.
+func second[T any](_ T, err error) error { return err }

@@ -31,7 +31,7 @@ func testWrapUp(t *testing.T, f *fixture) {
 	}
 	f.matchNone(at(89.5))
 	wantErr(t, "ready during wrap-up", func() error {
-		_, err := f.s.SetAgentState(f.ctx, "a1", routing.AgentReady, "", at(70))
+		_, err := f.s.SetAgentState(f.ctx, "a1", routing.AgentReady, "", false, at(70))
 		return err
 	}(), routing.ErrAgentBusy)
 
@@ -85,7 +85,7 @@ func testMaxWaitOverflow(t *testing.T, f *fixture) {
 	if res = f.match(at(80)); len(res.Overflowed) != 0 {
 		t.Fatalf("overflowed %v while ringing an agent", callIDs(res.Overflowed))
 	}
-	if err := f.s.NoAnswer(f.ctx, o, "", at(80)); err != nil {
+	if err := f.s.NoAnswer(f.ctx, o, hold(""), at(80)); err != nil {
 		t.Fatalf("NoAnswer: %v", err)
 	}
 	res = f.match(at(80))

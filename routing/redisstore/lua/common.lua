@@ -72,20 +72,128 @@ local function copy(t)
   return o
 end
 
+-- Keys ---------------------------------------------------------------------
+--
+-- Every key is P .. name. Records:
+--
+--   call:<id>        hash: one call, the fields of CALL_FIELDS (times as
+--                    20-digit strings; wrap and lease as integer nanoseconds;
+--                    steps as a JSON array of {at, skill, min_level}, at a
+--                    20-digit time, or '' for none).
+--   agent:<id>       hash: one agent, the fields of AGENT_FIELDS.
+--   skills:<id>      hash: the agent's skill → level.
+--   node:<id>        hash: a node's last heartbeat: until (a time) and lost
+--                    (the state its talking agents take if it is lost).
+--   seq, token       counters (INCR): enqueue sequence, fencing token.
+--
+-- Indexes, each kept in step with the records by the functions below
+-- (index_call/unindex_call, save_call, delete_call, index_agent/
+-- unindex_agent):
+--
+--   calls            zset: every call, whatever its state, in (key, seq)
+--                    order (tmember of key): Calls, and Modify's new key.
+--   q:<queue>        zset: the queued calls of a queue, by (key, seq): the
+--                    matching pass reads it; its ZCARD is Enqueue's
+--                    MaxQueued check (offered and talking calls are not in it).
+--   qs:<skill>       hash: queue → how many of its queued calls have skill
+--                    among their step skills (call_skills: the distinct
+--                    skills of the steps, or the call's skill): the matching
+--                    pass's sources for a skill are the q:<queue> it names.
+--   pref:<agent>     zset: queued calls preferring agent, by (key, seq).
+--   deadline         zset: queued calls with a deadline, by (deadline, seq).
+--   preferuntil      zset: queued calls with a preferred agent and a
+--                    prefer-until, by (prefer-until, seq): Next.
+--   stepat           zset: one entry per explicit step of each queued call:
+--                    score = the step's time in ms, member = its 20-digit
+--                    time, ':', step number, ':', call id: Next (a step
+--                    coming into force may make an offer possible).
+--   lease            zset: offered calls with a lease, by (lease_until, seq):
+--                    Match withdraws those due; Next.
+--   nodecalls:<node> set: ids of every call (any state) whose node is
+--                    <node>: what Match removes when the node is lost.
+--   nodes            zset: every node with a heartbeat, scored by its until
+--                    in ms (exact until in node:<id>): lost-node recovery,
+--                    Next.
+--   agents           zset (score 0): every agent id, in id order.
+--   ready            zset (score 0): ready agent ids.
+--   ready:<skill>    zset (score 0): ready agents with skill, best first:
+--                    member = (5 − level) digit, idle-since, id.
+--   online:<skill>   set: logged-in agents with skill (Enqueue's check).
+--   wrap             zset: agents with a timer — in wrap_up, or not_ready
+--                    after a missed offer with a non-zero wrap (its end) —
+--                    by (wrap, id): Match's agent timers, Next.
+
 -- Calls ------------------------------------------------------------------
 
 local CALL_FIELDS = {'id', 'caller', 'queue', 'skill', 'tier', 'state', 'enq', 'key', 'seq', 'pa', 'pu',
-  'dl', 'wrap', 'agent', 'token', 'offered', 'answered', 'misses', 'cb'}
+  'dl', 'wrap', 'agent', 'token', 'offered', 'answered', 'misses', 'cb', 'node', 'lease', 'lease_until', 'steps'}
 
-local function load_call(id) return hgetall(P .. 'call:' .. id) end
+-- Fields a call written by an older version lacks.
+local CALL_DEFAULTS = {node = '', lease = '0', lease_until = ZERO, steps = ''}
 
--- unindex_call removes c from the indexes of queued calls.
+local function load_call(id)
+  local c = hgetall(P .. 'call:' .. id)
+  if c then
+    for f, v in pairs(CALL_DEFAULTS) do
+      if c[f] == nil then c[f] = v end
+    end
+  end
+  return c
+end
+
+-- explicit_steps decodes a steps field into {at, skill, min} tables (the
+-- decoded form is cached by the JSON text; callers must not change it).
+local steps_cache = {}
+local function explicit_steps(json)
+  if json == '' then return {} end
+  local out = steps_cache[json]
+  if out then return out end
+  out = {}
+  for i, st in ipairs(cjson.decode(json)) do
+    out[i] = {at = st.at, skill = st.skill, min = tonumber(st.min_level)}
+  end
+  steps_cache[json] = out
+  return out
+end
+
+-- call_steps returns c's steps, or its one implicit step (its skill at any
+-- level from when it was enqueued), as routing.Call.CallSteps does.
+local function call_steps(c)
+  local steps = explicit_steps(c.steps)
+  if #steps > 0 then return steps end
+  return {{at = c.enq, skill = c.skill, min = 1}}
+end
+
+-- call_skills returns the distinct skills of c's steps, in first-use order.
+local function call_skills(c)
+  local out, seen = {}, {}
+  for _, st in ipairs(call_steps(c)) do
+    if not seen[st.skill] then
+      seen[st.skill] = true
+      out[#out + 1] = st.skill
+    end
+  end
+  return out
+end
+
+local function step_member(st, i, c)
+  return fmtint((tscore(st.at))), st.at .. ':' .. fmtint(i) .. ':' .. c.id
+end
+
+-- unindex_call removes c from the indexes of its state (queued: q, qs,
+-- pref, preferuntil, deadline, stepat; offered: lease).
 local function unindex_call(c)
+  if c.state == 'offered' and c.lease_until ~= ZERO then
+    local _, lm = tmember(c.lease_until, c)
+    redis.call('ZREM', P .. 'lease', lm)
+  end
   if c.state ~= 'queued' then return end
   local _, m = tmember(c.key, c)
   redis.call('ZREM', P .. 'q:' .. c.queue, m)
-  local qs = P .. 'qs:' .. c.skill
-  if redis.call('HINCRBY', qs, c.queue, -1) <= 0 then redis.call('HDEL', qs, c.queue) end
+  for _, skill in ipairs(call_skills(c)) do
+    local qs = P .. 'qs:' .. skill
+    if redis.call('HINCRBY', qs, c.queue, -1) <= 0 then redis.call('HDEL', qs, c.queue) end
+  end
   if c.pa ~= '' then
     redis.call('ZREM', P .. 'pref:' .. c.pa, m)
     if c.pu ~= ZERO then
@@ -97,14 +205,22 @@ local function unindex_call(c)
     local _, dm = tmember(c.dl, c)
     redis.call('ZREM', P .. 'deadline', dm)
   end
+  for i, st in ipairs(explicit_steps(c.steps)) do
+    local _, sm = step_member(st, i, c)
+    redis.call('ZREM', P .. 'stepat', sm)
+  end
 end
 
--- index_call adds c to the indexes of queued calls if it is queued.
+-- index_call adds c to the indexes of its state.
 local function index_call(c)
+  if c.state == 'offered' and c.lease_until ~= ZERO then
+    local ls, lm = tmember(c.lease_until, c)
+    redis.call('ZADD', P .. 'lease', ls, lm)
+  end
   if c.state ~= 'queued' then return end
   local s, m = tmember(c.key, c)
   redis.call('ZADD', P .. 'q:' .. c.queue, s, m)
-  redis.call('HINCRBY', P .. 'qs:' .. c.skill, c.queue, 1)
+  for _, skill in ipairs(call_skills(c)) do redis.call('HINCRBY', P .. 'qs:' .. skill, c.queue, 1) end
   if c.pa ~= '' then
     redis.call('ZADD', P .. 'pref:' .. c.pa, s, m)
     if c.pu ~= ZERO then
@@ -116,6 +232,10 @@ local function index_call(c)
     local ds, dm = tmember(c.dl, c)
     redis.call('ZADD', P .. 'deadline', ds, dm)
   end
+  for i, st in ipairs(explicit_steps(c.steps)) do
+    local ss, sm = step_member(st, i, c)
+    redis.call('ZADD', P .. 'stepat', ss, sm)
+  end
 end
 
 local function write_call(c)
@@ -126,8 +246,13 @@ end
 local function save_call(old, c)
   if old then unindex_call(old) end
   write_call(c)
+  local s, m = tmember(c.key, c)
   if not old then
-    local s, m = tmember(c.key, c)
+    redis.call('ZADD', P .. 'calls', s, m)
+    if c.node ~= '' then redis.call('SADD', P .. 'nodecalls:' .. c.node, c.id) end
+  elseif old.key ~= c.key then
+    local _, om = tmember(old.key, old)
+    redis.call('ZREM', P .. 'calls', om)
     redis.call('ZADD', P .. 'calls', s, m)
   end
   index_call(c)
@@ -137,12 +262,24 @@ local function delete_call(c)
   unindex_call(c)
   local _, m = tmember(c.key, c)
   redis.call('ZREM', P .. 'calls', m)
+  if c.node ~= '' then redis.call('SREM', P .. 'nodecalls:' .. c.node, c.id) end
   redis.call('DEL', P .. 'call:' .. c.id)
+end
+
+-- requeue puts an offered call back in line: key, seq and deadline are kept.
+local function requeue(c)
+  c.state, c.agent, c.token, c.offered, c.lease_until = 'queued', '', '0', ZERO, ZERO
+end
+
+-- offer_reply is c's current offer: call, agent, queue, token, at, node.
+local function offer_reply(c)
+  return {c.id, c.agent, c.queue, c.token, c.offered, c.node}
 end
 
 -- Agents -----------------------------------------------------------------
 
-local AGENT_FIELDS = {'id', 'state', 'reason', 'since', 'idle', 'call', 'queue', 'token', 'wrap', 'pending', 'preason'}
+local AGENT_FIELDS = {'id', 'state', 'reason', 'since', 'idle', 'call', 'queue', 'token', 'wrap', 'misses',
+  'pending', 'preason'}
 
 local function load_skills(id)
   local r = redis.call('HGETALL', P .. 'skills:' .. id)
@@ -153,7 +290,10 @@ end
 
 local function load_agent(id)
   local a = hgetall(P .. 'agent:' .. id)
-  if a then a.skills = load_skills(id) end
+  if a then
+    a.skills = load_skills(id)
+    if a.misses == nil then a.misses = '0' end
+  end
   return a
 end
 
@@ -168,6 +308,12 @@ local function wrap_member(a)
   return fmtint(ms), string.format('%06d', rem) .. a.id
 end
 
+-- timed reports whether a is in the wrap index: in wrap-up, or not_ready
+-- until a time after a missed offer.
+local function timed(a)
+  return a.state == 'wrap_up' or (a.state == 'not_ready' and a.wrap ~= ZERO)
+end
+
 local function unindex_agent(a)
   if a.state == 'ready' then
     redis.call('ZREM', P .. 'ready', a.id)
@@ -176,7 +322,7 @@ local function unindex_agent(a)
   if a.state ~= 'logged_out' then
     for skill in pairs(a.skills) do redis.call('SREM', P .. 'online:' .. skill, a.id) end
   end
-  if a.state == 'wrap_up' then
+  if timed(a) then
     local _, m = wrap_member(a)
     redis.call('ZREM', P .. 'wrap', m)
   end
@@ -190,7 +336,7 @@ local function index_agent(a)
   if a.state ~= 'logged_out' then
     for skill in pairs(a.skills) do redis.call('SADD', P .. 'online:' .. skill, a.id) end
   end
-  if a.state == 'wrap_up' then
+  if timed(a) then
     local s, m = wrap_member(a)
     redis.call('ZADD', P .. 'wrap', s, m)
   end
@@ -232,6 +378,15 @@ local function free(a, at)
   a.state, a.reason, a.idle = 'ready', '', at
 end
 
+-- release frees an agent whose offer ended through no fault of its own (the
+-- caller hung up, the lease passed, the call's node was lost): ready with
+-- idle unchanged (its place among idle agents), or its pending state.
+local function release(a, now)
+  clear_call(a)
+  a.since = now
+  if not apply_pending(a) then a.state, a.reason = 'ready', '' end
+end
+
 -- end_call moves an agent whose conversation ended into wrap-up (wrap ns), or
 -- frees it at once.
 local function end_call(a, wrap, now)
@@ -240,6 +395,14 @@ local function end_call(a, wrap, now)
     return
   end
   free(a, now)
+end
+
+-- call_agent returns the agent holding call c's current offer, or nil.
+local function call_agent(c)
+  if c.state == 'queued' then return nil end
+  local a = load_agent(c.agent)
+  if not a or a.call ~= c.id or a.token ~= c.token then return nil end -- not reachable while the invariants hold
+  return a
 end
 
 -- current_offer returns the call and agent of the offer (call id, agent id,

@@ -1,40 +1,107 @@
--- match: ARGV[2] now. Applies the timed transitions due at now (wrap-up
--- ends, overflows), runs the greedy matching pass and records every offer,
--- all in this one script. Returns {offers, overflowed, wrap_ended, next}:
--- offers flat (call, agent, queue, token) quadruples in the order made,
--- overflowed an array of call field lists, next a time ('' for none).
+-- match: ARGV[2] now. One pass at now, all in this one script, in order:
+-- (1) lost nodes, (2) expired offer leases, (3) agent timers (wrap-up and
+-- miss-delay ends), (4) overflows, (5) the greedy matching pass, recording
+-- every offer; then Next. Returns {offers, overflowed, wrap_ended, next,
+-- lost, lost_nodes, expired}: offers and expired flat (call, agent, queue,
+-- token, at, node) sextuples in order, overflowed and lost arrays of call
+-- field lists, next a time ('' for none).
 local now = ARGV[2]
 local now_ms = tscore(now)
 local BATCH = 64
 
--- Wrap-ups ending at or before now, by (wrap until, id).
+local function due(t) return not tlt(now, t) end
+
+-- (1) Nodes whose heartbeat lapsed (until at or before now), in id order;
+-- each one's calls in (key, seq) order.
+local lost, lost_nodes = {}, {}
+local lapsed = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', fmtint(now_ms))) do
+  local n = hgetall(P .. 'node:' .. id)
+  if n and due(n['until']) then lapsed[#lapsed + 1] = {id = id, lost = n.lost} end
+end
+table.sort(lapsed, function(x, y) return x.id < y.id end)
+for _, n in ipairs(lapsed) do
+  local calls = {}
+  for _, cid in ipairs(redis.call('SMEMBERS', P .. 'nodecalls:' .. n.id)) do
+    local c = load_call(cid)
+    if c and c.node == n.id then calls[#calls + 1] = c end
+  end
+  table.sort(calls, function(x, y)
+    if x.key ~= y.key then return tlt(x.key, y.key) end
+    return tonumber(x.seq) < tonumber(y.seq)
+  end)
+  for _, c in ipairs(calls) do
+    lost[#lost + 1] = flat(c, CALL_FIELDS)
+    local a = call_agent(c)
+    delete_call(c)
+    if a then
+      local oa = copy(a)
+      if c.state == 'offered' then
+        release(a, now)
+      elseif n.lost == 'not_ready' then
+        clear_call(a)
+        a.since = now
+        if not apply_pending(a) then a.state, a.reason = 'not_ready', 'node_lost' end
+      else
+        end_call(a, tonumber(c.wrap), now)
+      end
+      save_agent(oa, a)
+    end
+  end
+  redis.call('DEL', P .. 'node:' .. n.id, P .. 'nodecalls:' .. n.id)
+  redis.call('ZREM', P .. 'nodes', n.id)
+  lost_nodes[#lost_nodes + 1] = n.id
+end
+
+-- (2) Offers whose lease passed, by (lease until, seq): the call is queued
+-- again (not a miss), the agent released.
+local expired = {}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', P .. 'lease', '-inf', fmtint(now_ms))) do
+  local c = load_call(string.sub(m, 27))
+  if c and c.state == 'offered' and c.lease_until ~= ZERO and due(c.lease_until) then
+    for _, v in ipairs(offer_reply(c)) do expired[#expired + 1] = v end
+    local a = call_agent(c)
+    local oc = copy(c)
+    requeue(c)
+    save_call(oc, c)
+    if a then
+      local oa = copy(a)
+      release(a, now)
+      save_agent(oa, a)
+    end
+  end
+end
+
+-- (3) Agent timers at or before now, by (wrap, id): wrap-ups and miss
+-- delays end; the agent is idle from that moment (or takes its pending
+-- state).
 local wrap_ended = {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', P .. 'wrap', '-inf', fmtint(now_ms))) do
   local a = load_agent(string.sub(m, 7))
-  if a and a.state == 'wrap_up' and not tlt(now, a.wrap) then
+  if a and timed(a) and due(a.wrap) then
     local old = copy(a)
-    free(a, a.wrap) -- idle from the moment the wrap-up ended
+    free(a, a.wrap)
     save_agent(old, a)
     wrap_ended[#wrap_ended + 1] = a.id
   end
 end
 
--- Queued calls whose deadline is at or before now, by (deadline, seq).
+-- (4) Queued calls whose deadline is at or before now, by (deadline, seq).
 local overflowed = {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', P .. 'deadline', '-inf', fmtint(now_ms))) do
   local c = load_call(string.sub(m, 27))
-  if c and c.state == 'queued' and not tlt(now, c.dl) then
+  if c and c.state == 'queued' and due(c.dl) then
     overflowed[#overflowed + 1] = flat(c, CALL_FIELDS)
     delete_call(c)
   end
 end
 
--- The greedy pass. Sources are sorted sets of queued calls: each ready
+-- (5) The greedy pass. Sources are sorted sets of queued calls: each ready
 -- agent's preferred-agent set, and for each skill a ready agent has, the
--- queues holding queued calls of that skill. They are merged in (key, seq)
--- order. Index removals of the calls offered are deferred to the end of the
--- pass, so the sets do not move under the rank cursors; a call met twice is
--- skipped by the seen set.
+-- queues holding queued calls with that skill among their steps (qs). They
+-- are merged in (key, seq) order. Index changes of the calls offered are
+-- deferred to the end of the pass, so the sets do not move under the rank
+-- cursors; a call met twice is skipped by the seen set.
 local offers = {}
 local ready = redis.call('ZRANGE', P .. 'ready', 0, -1)
 local ready_left = #ready
@@ -100,15 +167,34 @@ local function live(s)
   return redis.call('ZCARD', P .. 'ready:' .. s.skill) > 0
 end
 
--- pick_agent returns the best ready agent for c, or nil if there is none or
--- c is waiting for its preferred agent.
+-- accepts reports whether skill source s may offer c: a step of c names
+-- its skill (a queue holds calls of any skill; those are met in their own
+-- skills' sources).
+local function accepts(s, c)
+  if s.agent then return true end
+  for _, st in ipairs(call_steps(c)) do
+    if st.skill == s.skill then return true end
+  end
+  return false
+end
+
+-- pick_agent returns the agent to offer c to, or nil if there is none or c
+-- is waiting for its preferred agent: the preferred agent when ready; else,
+-- for the first step in force (at or before now) whose skill's best ready
+-- agent has at least the step's level, that agent.
 local function pick_agent(c)
   if c.pa ~= '' then
     local p = load_agent(c.pa)
     if p and p.state == 'ready' then return p end
     if p and p.state ~= 'logged_out' and tlt(now, c.pu) then return nil end
   end
-  return best_ready(c.skill)
+  for _, st in ipairs(call_steps(c)) do
+    if due(st.at) then
+      local a = best_ready(st.skill)
+      if a and (a.skills[st.skill] or 0) >= st.min then return a end
+    end
+  end
+  return nil
 end
 
 local live_sources = {}
@@ -131,34 +217,35 @@ while ready_left > 0 and #sources > 0 do
     if not advance(s) then table.remove(sources, bi) end
     if not seen[id] then
       local c = load_call(id)
-      -- A queue may hold calls of another skill: those are met in their own
-      -- skill's source.
-      if c and c.state == 'queued' and (s.agent or c.skill == s.skill) then
+      if c and c.state == 'queued' and accepts(s, c) then
         seen[id] = true
         local a = pick_agent(c)
         if a then
           local token = fmtint(redis.call('INCR', P .. 'token'))
           local oc, oa = copy(c), copy(a)
           c.state, c.agent, c.token, c.offered = 'offered', a.id, token, now
+          local lease = tonumber(c.lease)
+          if lease > 0 then c.lease_until = tadd(now, lease) else c.lease_until = ZERO end
           a.state, a.reason, a.since = 'offered', '', now
           a.call, a.queue, a.token = c.id, c.queue, token
           write_call(c)
           save_agent(oa, a)
-          offered[#offered + 1] = oc
-          offers[#offers + 1] = c.id
-          offers[#offers + 1] = a.id
-          offers[#offers + 1] = c.queue
-          offers[#offers + 1] = token
+          offered[#offered + 1] = {oc, c}
+          for _, v in ipairs(offer_reply(c)) do offers[#offers + 1] = v end
           ready_left = ready_left - 1
         end
       end
     end
   end
 end
-for _, oc in ipairs(offered) do unindex_call(oc) end
+for _, pair in ipairs(offered) do
+  unindex_call(pair[1])
+  index_call(pair[2])
+end
 
--- Next: the earliest wrap-up end, deadline or preferred-agent wait expiry
--- after now.
+-- Next: the earliest time after now among the agent timers, deadlines,
+-- preferred-agent wait expiries, steps coming into force, offer leases and
+-- node heartbeats.
 local next = nil
 local function consider(t)
   if tlt(now, t) and (next == nil or tlt(t, next)) then next = t end
@@ -173,19 +260,39 @@ if #d > 0 then
   local c = load_call(string.sub(d[1], 27))
   if c then consider(c.dl) end
 end
-local off = 0
-while true do
-  local r = redis.call('ZRANGEBYSCORE', P .. 'preferuntil', fmtint(now_ms), '+inf', 'LIMIT', off, BATCH)
-  local found = false
-  for _, m in ipairs(r) do
-    local c = load_call(string.sub(m, 27))
-    if c and tlt(now, c.pu) then
-      consider(c.pu)
-      found = true
-      break
-    end
-  end
-  if found or #r < BATCH then break end
-  off = off + BATCH
+local l = redis.call('ZRANGE', P .. 'lease', 0, 0)
+if #l > 0 then
+  local c = load_call(string.sub(l[1], 27))
+  if c then consider(c.lease_until) end
 end
-return {offers, overflowed, wrap_ended, next or ''}
+-- Nodes: those sharing the first score differ below the millisecond.
+local n = redis.call('ZRANGE', P .. 'nodes', 0, 0, 'WITHSCORES')
+if #n > 0 then
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', n[2], n[2])) do
+    local t = redis.call('HGET', P .. 'node:' .. id, 'until')
+    if t then consider(t) end
+  end
+end
+-- scan walks a time-scored zset from now's millisecond on and considers
+-- the first time after now that time_of gives for a member.
+local function scan(z, time_of)
+  local off = 0
+  while true do
+    local r = redis.call('ZRANGEBYSCORE', z, fmtint(now_ms), '+inf', 'LIMIT', off, BATCH)
+    for _, m in ipairs(r) do
+      local t = time_of(m)
+      if t and tlt(now, t) then
+        consider(t)
+        return
+      end
+    end
+    if #r < BATCH then return end
+    off = off + BATCH
+  end
+end
+scan(P .. 'preferuntil', function(m)
+  local c = load_call(string.sub(m, 27))
+  return c and c.pu
+end)
+scan(P .. 'stepat', function(m) return string.sub(m, 1, 20) end)
+return {offers, overflowed, wrap_ended, next or '', lost, lost_nodes, expired}

@@ -9,7 +9,7 @@ for _, cfg in ipairs(cjson.decode(ARGV[3])) do
     a = copy(old)
   else
     a = {id = cfg.id, state = 'logged_out', reason = '', since = now, idle = ZERO, call = '', queue = '',
-      token = '0', wrap = ZERO, pending = '', preason = ''}
+      token = '0', wrap = ZERO, misses = '0', pending = '', preason = ''}
     redis.call('ZADD', P .. 'agents', 0, cfg.id)
   end
   a.skills = {}

@@ -60,6 +60,10 @@ type Deps struct {
 	Metrics http.Handler
 	// Switches may be nil: the /api/switches endpoints then answer 404.
 	Switches Switches
+	// Supervisor may be nil: the supervisor endpoints then answer 404.
+	Supervisor Supervisor
+	// Figures may be nil: GET /api/figures then answers 404.
+	Figures Figures
 }
 
 // Handler serves the API.
@@ -69,6 +73,8 @@ type Handler struct {
 	health   Health
 	flows    Flows
 	switches Switches
+	sup      Supervisor
+	figs     Figures
 	log      *slog.Logger
 	mux      *http.ServeMux
 }
@@ -96,6 +102,13 @@ func New(d Deps, log *slog.Logger) *Handler {
 	}
 	if d.Metrics != nil {
 		h.mux.Handle("GET /metrics", d.Metrics)
+	}
+	if d.Supervisor != nil {
+		h.supervisorRoutes(d.Supervisor)
+	}
+	if d.Figures != nil {
+		h.figs = d.Figures
+		h.mux.HandleFunc("GET /api/figures", h.figures)
 	}
 	return h
 }

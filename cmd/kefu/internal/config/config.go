@@ -59,6 +59,8 @@ type Config struct {
 	Agents []Agent `yaml:"agents"`
 	// Queues are the skill queues flows put callers in.
 	Queues []Queue `yaml:"queues"`
+	// Routing holds the router's agent rules and node settings.
+	Routing Routing `yaml:"routing"`
 
 	// Path is where the configuration was read from (not part of the file).
 	Path string `yaml:"-"`
@@ -134,6 +136,59 @@ type Queue struct {
 	// waits for that agent alone before anyone qualified may take the call.
 	// Default 30s.
 	AccountManagerWait Duration `yaml:"account_manager_wait"`
+	// Steps widen who may take a waiting call, without it losing its place:
+	// e.g. level 4 or better at first, any level after 30s, agents of a
+	// second skill after 60s. The first step has after: 0s. Default: the
+	// queue's skill at any level from the start.
+	Steps []Step `yaml:"steps"`
+	// MaxQueued is the most callers that may wait in line; the next one takes
+	// the flow's queue_full exit. Default 0: no limit.
+	MaxQueued int `yaml:"max_queued"`
+	// JoinEmpty lets callers join while no agent with the queue's skills is
+	// logged in. Default false: they take the flow's no_agents exit.
+	JoinEmpty bool `yaml:"join_empty"`
+	// LeaveWhenEmpty sends waiting callers to the flow's max_wait exit when
+	// the last agent with the queue's skills logs out. Default false.
+	LeaveWhenEmpty bool `yaml:"leave_when_empty"`
+}
+
+// Step is one step of a queue's widening.
+type Step struct {
+	// After is how long the caller has waited when the step begins.
+	After Duration `yaml:"after"`
+	// Skill is the skill the step asks for. Default: the queue's.
+	Skill string `yaml:"skill"`
+	// MinLevel is the lowest level the step accepts, 1–5. Default 1.
+	MinLevel int `yaml:"min_level"`
+}
+
+// Routing holds the router's rules for agents and for Kefu nodes sharing a
+// Redis.
+type Routing struct {
+	// Misses says what happens to an agent who does not take an offered call.
+	Misses Misses `yaml:"misses"`
+	// NodeTTL is how long a node counts as alive after its last heartbeat
+	// (with -redis); its calls and agents are recovered by the other nodes
+	// when it lapses. Default 5s.
+	NodeTTL Duration `yaml:"node_ttl"`
+	// LostAgentState is what an agent talking on a lost node's call becomes:
+	// not_ready (default) or ready.
+	LostAgentState string `yaml:"lost_agent_state"`
+}
+
+// Misses are the not-ready delays after a missed offer, per kind of miss.
+type Misses struct {
+	// NoAnswer follows a ring timeout. Default 10s.
+	NoAnswer Duration `yaml:"no_answer"`
+	// Rejected follows a declined call. Default 5s.
+	Rejected Duration `yaml:"rejected"`
+	// Busy follows 486 Busy Here. Default 5s.
+	Busy Duration `yaml:"busy"`
+	// Other follows any other failure to reach the phone. Default 10s.
+	Other Duration `yaml:"other"`
+	// MaxInRow misses in a row make the agent not ready ("not_responding")
+	// until they set themselves ready. Default 3.
+	MaxInRow int `yaml:"max_in_row"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("20s", "1m30s").
@@ -376,6 +431,36 @@ func (c *Config) validate(name string, data []byte) error {
 		if !skills[q.Skill] {
 			bad(p, "queue %q needs skill %q but no agent has it: add it to an agent's skills", q.Name, q.Skill)
 		}
+		if q.MaxQueued < 0 {
+			bad(p+".max_queued", "queue %q: max_queued %d is negative: use 0 for no limit", q.Name, q.MaxQueued)
+		}
+		for j, st := range q.Steps {
+			sp := fmt.Sprintf("%s.steps[%d]", p, j)
+			switch {
+			case j == 0 && st.After != 0:
+				bad(sp+".after", "queue %q: the first step applies from the start: give it after: 0s", q.Name)
+			case j > 0 && st.After < q.Steps[j-1].After:
+				bad(sp+".after", "queue %q: steps must be in order of waiting time", q.Name)
+			}
+			if st.Skill != "" && !skills[st.Skill] {
+				bad(sp+".skill", "queue %q: step skill %q is not any agent's skill", q.Name, st.Skill)
+			}
+			if st.MinLevel < 0 || st.MinLevel > 5 {
+				bad(sp+".min_level", "queue %q: min_level %d is out of range 1–5", q.Name, st.MinLevel)
+			}
+		}
+	}
+	switch c.Routing.LostAgentState {
+	case "", "ready", "not_ready":
+	default:
+		bad("$.routing.lost_agent_state", "lost_agent_state %q: use ready or not_ready", c.Routing.LostAgentState)
+	}
+	m := c.Routing.Misses
+	if m.NoAnswer < 0 || m.Rejected < 0 || m.Busy < 0 || m.Other < 0 {
+		bad("$.routing.misses", "miss delays must not be negative: an agent who missed a call rests a moment before the next")
+	}
+	if c.Routing.NodeTTL < 0 {
+		bad("$.routing.node_ttl", "node_ttl must not be negative")
 	}
 	for _, num := range slices.Sorted(maps.Keys(c.AccessNumbers)) {
 		flow := c.AccessNumbers[num]

@@ -63,10 +63,16 @@ func TestSample(t *testing.T) {
 		{Name: "complaints", Skill: "complaints", ServiceLevel: d(20 * time.Second), MaxWait: d(10 * time.Minute),
 			RingTimeout: d(15 * time.Second), WrapUp: d(15 * time.Second), AccountManagerWait: d(30 * time.Second)},
 		{Name: "vip", Skill: "vip", ServiceLevel: d(10 * time.Second), MaxWait: d(3 * time.Minute),
-			RingTimeout: d(15 * time.Second), AccountManagerWait: d(30 * time.Second)},
+			RingTimeout: d(15 * time.Second), AccountManagerWait: d(30 * time.Second),
+			Steps: []Step{{MinLevel: 4}, {After: d(time.Minute), Skill: "billing"}}, MaxQueued: 50},
 	}
 	if !reflect.DeepEqual(c.Queues, want) {
 		t.Errorf("queues =\n%+v\nwant\n%+v", c.Queues, want)
+	}
+	wantRouting := Routing{Misses: Misses{NoAnswer: d(10 * time.Second), Busy: d(5 * time.Second),
+		Rejected: d(5 * time.Second), MaxInRow: 3}, NodeTTL: d(5 * time.Second), LostAgentState: "not_ready"}
+	if !reflect.DeepEqual(c.Routing, wantRouting) {
+		t.Errorf("routing = %+v, want %+v", c.Routing, wantRouting)
 	}
 }
 
