@@ -53,6 +53,7 @@ func TestArchitecture(t *testing.T) {
 		{"github.com/expr-lang/expr", "kefu/ivr"},
 		{"github.com/redis/go-redis", "kefu/routing/redisstore"},
 		{"github.com/redis/go-redis", "kefu/routing/stats"},
+		{"github.com/redis/go-redis", "kefu/routing/internal/redistest"},
 		{"github.com/fsnotify/fsnotify", "kefu/ivr/reload"},
 		{"github.com/prometheus/", "kefu/ivr/ivrmetrics"},
 		{"github.com/prometheus/", "kefu/cmd/kefu"},

@@ -73,7 +73,7 @@ func benchMatchOn(b *testing.B, nodeCount, callers int, persist bool) {
 	var failed atomic.Bool
 	lat := make([][]time.Duration, callers)
 	var wg sync.WaitGroup
-	admin := srv.client(b)
+	admin := srv.Client(b, 64)
 	cpuBefore := redisCPU(b, admin)
 	b.ResetTimer()
 	start := time.Now()
@@ -170,7 +170,7 @@ func BenchmarkRedisCeiling(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			srv := startRedis(b, persist)
-			sha, err := srv.client(b).ScriptLoad(b.Context(), "return 1").Result()
+			sha, err := srv.Client(b, 64).ScriptLoad(b.Context(), "return 1").Result()
 			if err != nil {
 				b.Fatalf("SCRIPT LOAD: %v", err)
 			}
@@ -203,7 +203,7 @@ func redisBenchmark(tb testing.TB, srv *redisServer, clients int, test ...string
 	if err != nil {
 		tb.Fatalf("redis-benchmark not found (%v): install redis-tools: apt-get install redis-tools", err)
 	}
-	args := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(srv.port), "-q", "-n", "50000",
+	args := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(srv.Port()), "-q", "-n", "50000",
 		"-c", strconv.Itoa(clients)}, test...)
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {

@@ -85,7 +85,7 @@ type node struct {
 // cancellation.
 func startNode(tb testing.TB, srv *redisServer, prefix string, cfg routing.Config) *node {
 	tb.Helper()
-	n := &node{id: cfg.Node, client: srv.client(tb), ran: make(chan error, 1)}
+	n := &node{id: cfg.Node, client: srv.Client(tb, 64), ran: make(chan error, 1)}
 	st, err := redisstore.New(n.client, prefix)
 	if err != nil {
 		tb.Fatalf("node %s: %v", n.id, err)
