@@ -57,20 +57,20 @@ const maxErrors = 20
 // Customer is one row of the directory.
 type Customer struct {
 	// Number is the normalised phone number (see Normalize).
-	Number string
-	Name   string
+	Number string `json:"number"`
+	Name   string `json:"name,omitempty"`
 	// ValueScore and TenureMonths are the grading inputs (0 when empty).
-	ValueScore   float64
-	TenureMonths int
+	ValueScore   float64 `json:"value_score"`
+	TenureMonths int     `json:"tenure_months"`
 	// Stars is the grade, 1-5; 0 means not graded (tier default).
-	Stars int
-	Brand string
-	VIP   bool
+	Stars int    `json:"stars"`
+	Brand string `json:"brand,omitempty"`
+	VIP   bool   `json:"vip"`
 	// AccountManager is the agent id of the customer's account manager.
-	AccountManager string
+	AccountManager string `json:"account_manager,omitempty"`
 	// Extra holds the cells of columns the directory does not know, by
 	// header name; nil when there are none.
-	Extra map[string]string
+	Extra map[string]string `json:"extra,omitempty"`
 }
 
 // Directory is a loaded customer file. It is read-only and safe for
