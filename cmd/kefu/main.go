@@ -21,6 +21,8 @@ Usage:
   kefu flows simulate FLOW run one call of a flow with a scripted caller
   kefu flows test [DIR]    run the scenario tests (flows/tests); exit 1 on a failure
   kefu flows graph FLOW    print a flow as a Mermaid flowchart
+  kefu customers grade IN.csv [-o OUT.csv] [-thresholds FILE]
+                           grade customers five-star … one-star by the carriers' method
 
 Run "kefu serve -h" for the server's flags.
 `
@@ -52,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "flows":
 		return flowsCommand(args, stdout, stderr)
+	case "customers":
+		return customersCommand(args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
