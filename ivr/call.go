@@ -32,7 +32,9 @@ type Call interface {
 
 	// Queue places the call in a queue and returns when it has left it: served by an
 	// agent (after the agent hung up), overflowed after the queue's maximum wait, or
-	// refused because no agent can serve the queue.
+	// refused because no agent can serve the queue. When the caller hangs up
+	// (an ErrHangup error) the result says where: no outcome while waiting,
+	// QueueAnswered with the agent while talking.
 	Queue(ctx context.Context, req QueueRequest) (QueueResult, error)
 
 	// Record records what the caller says (voicemail) after an optional beep,

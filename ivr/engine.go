@@ -399,7 +399,7 @@ func (r *runner) runFlow(ctx context.Context, fr *frame) (string, error) {
 				return "", fmt.Errorf("node %q: %w", node.Name, err)
 			}
 			r.log.Warn("ivr node failed; taking its error exit", "node", node.Name, "to", target.Name, "err", err)
-			r.observe(Event{Type: EventExit, Flow: f.Name, Version: f.Version, Node: node.Name, Kind: node.Kind, Exit: errorExit})
+			r.observe(Event{Type: EventExit, Flow: f.Name, Version: f.Version, Node: node.Name, Kind: node.Kind, Exit: errorExit, Digits: step.Digits})
 			node = target
 			continue
 		case v.finished:
@@ -414,12 +414,12 @@ func (r *runner) runFlow(ctx context.Context, fr *frame) (string, error) {
 		case v.outcome != "":
 			step.Exit = v.outcome
 			res.Steps[at] = step
-			r.observe(Event{Type: EventExit, Flow: f.Name, Version: f.Version, Node: node.Name, Kind: node.Kind, Exit: v.outcome})
+			r.observe(Event{Type: EventExit, Flow: f.Name, Version: f.Version, Node: node.Name, Kind: node.Kind, Exit: v.outcome, Digits: step.Digits})
 			return v.outcome, nil
 		}
 		res.Steps[at] = step
 		r.trace("exit", node.Name, exit)
-		r.observe(Event{Type: EventExit, Flow: f.Name, Version: f.Version, Node: node.Name, Kind: node.Kind, Exit: exit})
+		r.observe(Event{Type: EventExit, Flow: f.Name, Version: f.Version, Node: node.Name, Kind: node.Kind, Exit: exit, Digits: step.Digits})
 		next := node.next[exit]
 		if next == nil {
 			res.End, res.Node = EndError, node.Name

@@ -314,3 +314,57 @@ func TestLookupWebhookUnreachable(t *testing.T) {
 		t.Errorf("trace does not say the webhook failed:\n%s", strings.Join(tl.texts(), "\n"))
 	}
 }
+
+// repeatFlow branches on the caller's last contact.
+const repeatFlow = `
+start: who
+nodes:
+  who:
+    type: lookup
+    exits: {ok: check, not_found: check, error: failed}
+  check:
+    type: branch
+    cases:
+      - when: customer.repeat && customer.last.outcome == "abandoned"
+        go: gave_up
+      - when: customer.last.found && customer.last.hours_ago < 48 && customer.last.survey["solved"] == "no"
+        go: unsolved
+      - when: customer.last.found
+        go: known
+    default: first
+  gave_up: {type: hangup, reason: gave_up}
+  unsolved: {type: hangup, reason: unsolved}
+  known: {type: hangup, reason: known}
+  first: {type: hangup, reason: first}
+  failed: {type: hangup, reason: error}
+`
+
+// TestLookupLastContact: customer.repeat and customer.last.* come from the
+// directory's caller history, for customers in the directory and not.
+func TestLookupLastContact(t *testing.T) {
+	flow := inlineFlow(t, repeatFlow)
+	now := time.Now()
+	last := func(ago time.Duration, outcome string, survey map[string]string) *ivr.Contact {
+		return &ivr.Contact{At: now.Add(-ago), Queue: "billing", Agent: "1001", Outcome: outcome, Survey: survey}
+	}
+	for _, tt := range []struct {
+		name   string
+		dir    *stubDirectory
+		reason string
+	}{
+		{"repeat caller who gave up", &stubDirectory{c: ivr.Customer{Repeat: true, Last: last(time.Hour, "abandoned", nil)}}, "gave_up"},
+		{"customer whose problem was not solved 30 h ago", &stubDirectory{found: true, c: ivr.Customer{Stars: 3, Last: last(30*time.Hour, "answered", map[string]string{"solved": "no"})}}, "unsolved"},
+		{"not solved, but 3 days ago", &stubDirectory{found: true, c: ivr.Customer{Last: last(72*time.Hour, "answered", map[string]string{"solved": "no"})}}, "known"},
+		{"first call", &stubDirectory{found: true, c: ivr.Customer{Stars: 5}}, "first"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := runScripted(t, flow, ivrtest.NewScriptedCall(), ivr.RunOptions{Services: ivr.Services{Directory: tt.dir}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.HangupReason != tt.reason {
+				t.Errorf("ended %q, want %q", res.HangupReason, tt.reason)
+			}
+		})
+	}
+}

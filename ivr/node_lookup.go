@@ -140,8 +140,9 @@ func (l *lookup) directory(ctx context.Context, v *visit) (string, error) {
 		v.r.trace("lookup", v.node.Name, "directory failed: "+err.Error())
 		return errorExit, nil
 	}
+	last := contactVars(cu.Last, v.r.now())
 	if !found {
-		v.r.customer = CustomerVars{Number: cu.Number, Extra: map[string]string{}}
+		v.r.customer = CustomerVars{Number: cu.Number, Extra: map[string]string{}, Repeat: cu.Repeat, Last: last}
 		v.r.trace("lookup", v.node.Name, "caller not in the directory")
 		return "not_found", nil
 	}
@@ -149,7 +150,8 @@ func (l *lookup) directory(ctx context.Context, v *visit) (string, error) {
 	if extra == nil {
 		extra = map[string]string{}
 	}
-	v.r.customer = CustomerVars{Found: true, Number: cu.Number, Tier: cu.Tier, Stars: cu.Stars, Brand: cu.Brand, VIP: cu.VIP, Manager: cu.Manager, Extra: extra}
+	v.r.customer = CustomerVars{Found: true, Number: cu.Number, Tier: cu.Tier, Stars: cu.Stars, Brand: cu.Brand, VIP: cu.VIP, Manager: cu.Manager, Extra: extra,
+		Repeat: cu.Repeat, Last: last}
 	v.r.trace("lookup", v.node.Name, fmt.Sprintf("customer: tier %s, %d stars, brand %s, vip %v, manager %q", cu.Tier, cu.Stars, cu.Brand, cu.VIP, cu.Manager))
 	return "ok", nil
 }
@@ -256,4 +258,16 @@ func jsonPath(body map[string]any, path []string) (any, bool) {
 		}
 	}
 	return cur, true
+}
+
+// contactVars turns a last contact into customer.last.
+func contactVars(c *Contact, now time.Time) ContactVars {
+	if c == nil {
+		return ContactVars{Survey: map[string]string{}}
+	}
+	survey := map[string]string{}
+	for k, v := range c.Survey {
+		survey[k] = v
+	}
+	return ContactVars{Found: true, HoursAgo: now.Sub(c.At).Hours(), Queue: c.Queue, Agent: c.Agent, Outcome: c.Outcome, Survey: survey}
 }

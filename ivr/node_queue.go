@@ -2,6 +2,7 @@ package ivr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -181,6 +182,11 @@ func (q *queue) run(ctx context.Context, v *visit) (string, error) {
 	v.r.trace("queue", v.node.Name, fmt.Sprintf("queue %s (tier %q, preferred agent %q)", q.queue, req.Tier, req.PreferredAgent))
 	res, err := v.call.Queue(ctx, req)
 	if err != nil {
+		if errors.Is(err, ErrHangup) || ctx.Err() != nil {
+			// The caller hung up in the queue (no outcome: abandoned) or
+			// while talking to the agent (answered, with the agent).
+			v.queued(q.queue, res)
+		}
 		return "", err
 	}
 	v.queued(q.queue, res)

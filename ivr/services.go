@@ -52,6 +52,21 @@ type Customer struct {
 	Manager string
 	// Extra holds the directory's other columns, by column name.
 	Extra map[string]string
+	// Last is the caller's last contact, kept for callers in the directory
+	// and not (nil: none kept); Repeat is set when it is recent enough to
+	// make this a repeat caller.
+	Last   *Contact
+	Repeat bool
+}
+
+// Contact is a caller's last contact with the hotline.
+type Contact struct {
+	// At is when that call ended.
+	At time.Time
+	// Queue and Agent are the queue it was in and the agent who answered,
+	// Outcome how it ended, Survey the caller's answers.
+	Queue, Agent, Outcome string
+	Survey                map[string]string
 }
 
 // Directory finds customers.
@@ -91,7 +106,8 @@ const (
 )
 
 // Event is one step of a call through a flow, for figures such as a
-// drop-off funnel. It never carries variable values.
+// drop-off funnel and for agents' screen pops. It never carries variable
+// values; the digits of sensitive nodes are masked.
 type Event struct {
 	Type      EventType
 	CallID    string
@@ -101,6 +117,9 @@ type Event struct {
 	Kind      string
 	Exit      string // EventExit: the exit taken; EventEnd: the reason
 	Milestone string // the node's milestone label, if any
+	// Digits are the keys read in the node (EventExit), "*" for each key of
+	// a sensitive node.
+	Digits string
 }
 
 // Observer receives events. Observe is called on the call's goroutine and

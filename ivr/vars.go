@@ -266,6 +266,23 @@ type CustomerVars struct {
 	VIP     bool              `expr:"vip"`
 	Manager string            `expr:"manager"`
 	Extra   map[string]string `expr:"extra"`
+	// Repeat is set when the caller's last contact is within the
+	// configured repeat window (24 h by default); Last is that contact.
+	Repeat bool        `expr:"repeat"`
+	Last   ContactVars `expr:"last"`
+}
+
+// ContactVars is the caller's last contact with the hotline, as
+// customer.last.found, customer.last.hours_ago (a flow branches on "called
+// in the last N hours" with customer.last.found && customer.last.hours_ago <
+// N), customer.last.queue, .agent, .outcome and .survey["question"].
+type ContactVars struct {
+	Found    bool              `expr:"found"`
+	HoursAgo float64           `expr:"hours_ago"`
+	Queue    string            `expr:"queue"`
+	Agent    string            `expr:"agent"`
+	Outcome  string            `expr:"outcome"`
+	Survey   map[string]string `expr:"survey"`
 }
 
 // QueueVars is the queue system variable: the last queue the call was in,
@@ -292,7 +309,7 @@ func typeEnv(vars map[string]*varDecl) map[string]any {
 		"call_id":  "",
 		"lang":     "",
 		"now":      time.Time{},
-		"customer": CustomerVars{Extra: map[string]string{}},
+		"customer": CustomerVars{Extra: map[string]string{}, Last: ContactVars{Survey: map[string]string{}}},
 		"queue":    QueueVars{},
 	}
 	for name, d := range vars {

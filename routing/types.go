@@ -186,7 +186,7 @@ type CallRequest struct {
 	Caller string
 	// Queue names a configured queue.
 	Queue string
-	// Tier is the caller's tier (see directory.TierFor). Empty or unknown
+	// Tier is the caller's tier (see directory.Policy). Empty or unknown
 	// tiers are treated as "default".
 	Tier string
 	// PreferredAgent is the caller's account manager, if any. An id that is

@@ -45,14 +45,17 @@ func (c *call) Queue(ctx context.Context, req ivr.QueueRequest) (ivr.QueueResult
 	if !ok {
 		return ivr.QueueResult{}, fmt.Errorf("queue %q is not configured: add it under queues in the config or fix the flow", req.Queue)
 	}
-	tier, preferred := routing.TierDefault, ""
+	tier, preferred, preferWait := routing.TierDefault, "", qc.PreferWait
 	if d := c.srv.deps.Directory; d != nil {
-		tier, preferred = d.Caller(c.caller)
+		rt := d.Route(ctx, c.caller, req.Queue)
+		tier, preferred = rt.Tier, rt.PreferredAgent
+		if rt.PreferWait > 0 {
+			preferWait = rt.PreferWait
+		}
 	}
 	if req.Tier != "" {
 		tier = req.Tier
 	}
-	preferWait := qc.PreferWait
 	if req.PreferredAgent != "" {
 		preferred, preferWait = req.PreferredAgent, req.PreferredWait
 	}
@@ -238,7 +241,7 @@ func (c *call) offer(ctx context.Context, o routing.Offer, qc routing.QueueConfi
 	c.mu.Unlock()
 	if ctx.Err() != nil && !agentHungUp {
 		log.Info("caller hung up during the conversation")
-		return ivr.QueueResult{}, true, c.ended()
+		return ivr.QueueResult{Outcome: ivr.QueueAnswered, AgentID: o.AgentID}, true, c.ended()
 	}
 	log.Info("agent hung up")
 	return ivr.QueueResult{Outcome: ivr.QueueAnswered, AgentID: o.AgentID}, true, nil

@@ -92,10 +92,21 @@ type Router interface {
 	Callback(ctx context.Context, callID, number string) error
 }
 
-// Directory tells the router's view of a caller: their tier and the agent who
-// should serve them first (an account manager), if any.
+// Directory tells the router's view of a caller entering a queue: their
+// tier and the agent who should serve them first (an account manager, or the
+// agent who served them last), if any.
 type Directory interface {
-	Caller(number string) (tier, preferredAgent string)
+	Route(ctx context.Context, number, queue string) Route
+}
+
+// Route is how a caller is queued.
+type Route struct {
+	// Tier is the caller's routing tier.
+	Tier string
+	// PreferredAgent is offered the call first, for PreferWait (0: the
+	// queue's account-manager wait).
+	PreferredAgent string
+	PreferWait     time.Duration
 }
 
 // Prompts is the prompt catalogue.

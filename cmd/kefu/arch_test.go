@@ -58,6 +58,7 @@ func TestArchitecture(t *testing.T) {
 		{"github.com/fsnotify/fsnotify", "kefu/ivr/reload"},
 		{"github.com/fsnotify/fsnotify", "kefu/routing/directory"},
 		{"github.com/redis/go-redis", "kefu/routing/directory/redisdir"},
+		{"github.com/redis/go-redis", "kefu/routing/callrecord"},
 		{"github.com/prometheus/", "kefu/ivr/ivrmetrics"},
 		{"github.com/prometheus/", "kefu/cmd/kefu"},
 	}

@@ -31,7 +31,6 @@ import (
 	"kefu/ivr/reload"
 	"kefu/ivr/switchboard"
 	"kefu/routing"
-	"kefu/routing/directory"
 	"kefu/routing/eventlog"
 	"kefu/routing/memstore"
 	"kefu/routing/redisstore"
@@ -48,7 +47,7 @@ type app struct {
 	prompts *media.Catalog
 	flows   *reload.Reloader
 	metrics *prometheus.Registry // the app's own, served at /metrics
-	dir     *callerDirectory
+	dir     *callers
 	router  *routing.Router
 	// figures keeps the queue figures over sliding windows.
 	figures *stats.Stats
@@ -170,21 +169,6 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	if len(tiers) == 0 {
 		tiers = nil // the router's standard tiers
 	}
-	dir := &callerDirectory{boosts: tiers, log: log}
-	if cfg.Customers != "" {
-		path := cfg.Resolve(cfg.Customers)
-		d, err := directory.Load(path)
-		switch {
-		case err == nil:
-			dir.dir = d
-			log.Info("customer directory loaded", "file", path, "customers", d.Len())
-		case errors.Is(err, os.ErrNotExist) && o.config == "":
-			log.Warn("sample customer directory not found: every caller gets the default tier", "file", path)
-		default:
-			return nil, fmt.Errorf("customers: %w", err)
-		}
-	}
-
 	rc := cfg.Routing
 	rcfg := routing.Config{Tiers: tiers, Logger: log.With("part", "router"),
 		NodeTTL: rc.NodeTTL.D(), LostAgentState: routing.AgentState(rc.LostAgentState),
@@ -232,13 +216,19 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		closeStore()
 		return nil, fmt.Errorf("figures: %w", err)
 	}
-	rcfg.Events = routing.EventLogs(rcfg.Events, figures)
+	calls := newTrails()
+	rcfg.Events = routing.EventLogs(rcfg.Events, figures, calls)
 	router, err := routing.NewRouter(rcfg, store)
 	if err != nil {
 		closeStore()
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	dir.boosts = router.Tiers()
+	dir, err := newDirectory(cfg, o, store, router.Tiers(), log.With("part", "customers"))
+	if err != nil {
+		router.Close()
+		closeStore()
+		return nil, err
+	}
 
 	a := &app{cfg: cfg, log: log, prompts: prompts, flows: flows, metrics: reg, dir: dir, router: router, figures: figures, closeStore: closeStore, warm: warm, sipErr: make(chan error, 1)}
 	scfg := sip.Config{
@@ -263,8 +253,10 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	}
 	runner := &flowSet{
 		flows:    flows,
+		callers:  dir,
 		log:      log.With("part", "ivr"),
-		services: ivr.Services{Observer: ivrMetrics, Directory: dir, Speaker: speech, Switches: switches},
+		trails:   calls,
+		services: ivr.Services{Observer: observers{ivrMetrics, calls}, Directory: dir, Speaker: speech, Switches: switches},
 	}
 	a.sip, err = sip.New(scfg, sip.Deps{
 		Flows: runner, Router: router, Directory: dir, Prompts: prompts,
@@ -272,12 +264,13 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	})
 	if err != nil {
 		router.Close()
+		dir.close()
 		closeStore()
 		return nil, err
 	}
 	a.http = &http.Server{
 		Handler: api.New(api.Deps{
-			Router: router, Front: a.sip, Health: a, Flows: flows, Switches: switches, Supervisor: router, Figures: figures,
+			Router: router, Front: a.sip, Health: a, Flows: flows, Switches: switches, Supervisor: router, Figures: figures, Customers: dir,
 			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		}, log.With("part", "http")),
 		ReadHeaderTimeout: api.ReadHeaderTimeout,
@@ -375,6 +368,12 @@ func (a *app) start(httpAddr string) error {
 		}
 	})
 	a.wg.Go(func() {
+		// Without the watcher, SIGHUP still reloads the customer file.
+		if err := a.dir.svc.Watch(ctx); err != nil {
+			a.log.Error("customer file is not watched: reload with SIGHUP", "err", err)
+		}
+	})
+	a.wg.Go(func() {
 		// Without the watcher, SIGHUP and POST /api/flows/reload still work.
 		if err := a.flows.Watch(ctx); err != nil {
 			a.log.Error("flow files are not watched: reload with SIGHUP or POST /api/flows/reload", "err", err)
@@ -393,14 +392,16 @@ func (a *app) shutdown() {
 	a.wg.Wait()
 	a.sip.Close()
 	a.router.Close()
+	_ = a.dir.close()
 	_ = a.closeStore()
 	a.warm.close()
 }
 
 // serve runs Kefu until a signal: SIGTERM drains (new calls get 503, calls in
 // progress finish), SIGINT hangs up every call and stops; a second SIGTERM
-// or SIGINT during a drain stops at once. SIGHUP reloads the flows at any
-// time (calls in progress keep the flow they started with).
+// or SIGINT during a drain stops at once. SIGHUP reloads the flows and the
+// customer file at any time (calls in progress keep the flow they started
+// with and the tier they were queued with).
 func serve(o serveOptions, logOut io.Writer) error {
 	a, err := newApp(o, logOut)
 	if err != nil {
@@ -428,6 +429,7 @@ func serve(o serveOptions, logOut io.Writer) error {
 					return sig, nil
 				}
 				a.flows.Reload("SIGHUP")
+				go a.dir.svc.Reload(context.Background(), "SIGHUP")
 			case err := <-done:
 				return nil, err
 			}
@@ -507,7 +509,11 @@ func loadFlows(cfg *config.Config, dir, promptDir string, prompts *media.Catalog
 // Each call takes the set that is active when its flow starts and keeps
 // that *ivr.Flow to the end, whatever is reloaded meanwhile.
 type flowSet struct {
-	flows    *reload.Reloader
+	flows *reload.Reloader
+	// callers keeps each caller's last contact, recorded when a flow ends.
+	callers *callers
+	// trails follows each call for screen pops and its call record.
+	trails   *trails
 	log      *slog.Logger
 	services ivr.Services
 }
@@ -526,27 +532,15 @@ func (f *flowSet) RunFlow(ctx context.Context, name string, call ivr.Call) error
 		return fmt.Errorf("flow %q is not in the active flow set %s (flows: %s): check the flows directory and GET /api/flows",
 			name, set.Version(), strings.Join(set.Names(), ", "))
 	}
-	_, err := ivr.Run(ctx, flow, call, ivr.RunOptions{Logger: f.log, Services: f.services})
+	if f.trails != nil {
+		f.trails.begin(call.ID())
+		defer f.trails.end(call.ID())
+	}
+	res, err := ivr.Run(ctx, flow, call, ivr.RunOptions{Logger: f.log, Services: f.services})
+	if f.callers != nil {
+		f.callers.finished(ctx, call.Caller(), &res)
+	}
 	return err
-}
-
-// callerDirectory gives the router's view of a caller from the customer
-// directory: tier (the best the customer qualifies for) and account manager.
-type callerDirectory struct {
-	dir    *directory.Directory
-	boosts map[string]time.Duration
-	log    *slog.Logger
-}
-
-func (d *callerDirectory) Caller(number string) (tier, preferredAgent string) {
-	if d.dir == nil {
-		return routing.TierDefault, ""
-	}
-	c, ok := d.dir.Lookup(number)
-	if !ok {
-		return routing.TierDefault, ""
-	}
-	return directory.TierFor(c, d.boosts), c.AccountManager
 }
 
 // nameSet answers Has for a set of names.

@@ -174,8 +174,15 @@ func hotlineFlows(t *testing.T) string {
 // startKefuProcessFlows runs the kefu binary on the flows in flowsDir.
 func startKefuProcessFlows(t *testing.T, flowsDir string) *kefuProc {
 	t.Helper()
-	dir := t.TempDir()
 	customers, _ := filepath.Abs("../../testdata/customers.csv")
+	return startKefuProcessCustomers(t, flowsDir, customers)
+}
+
+// startKefuProcessCustomers runs the kefu binary on the flows in flowsDir
+// with customers as the configuration's customers: value.
+func startKefuProcessCustomers(t *testing.T, flowsDir, customers string) *kefuProc {
+	t.Helper()
+	dir := t.TempDir()
 	sipPort, httpPort := freePort(t), freePort(t)
 	cfg := filepath.Join(dir, "kefu.yaml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, sippConfig, sipPort, rtpRange(), customers), 0o644); err != nil {

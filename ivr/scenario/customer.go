@@ -51,13 +51,19 @@ func ParseCustomer(s string) (ivr.Customer, error) {
 				return ivr.Customer{}, fmt.Errorf("customer %q: vip=%s must be true or false", s, v)
 			}
 			c.VIP = b
+		case k == "repeat":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return ivr.Customer{}, fmt.Errorf("customer %q: repeat=%s must be true or false", s, v)
+			}
+			c.Repeat = b
 		case strings.HasPrefix(k, "extra.") && len(k) > len("extra."):
 			if c.Extra == nil {
 				c.Extra = map[string]string{}
 			}
 			c.Extra[strings.TrimPrefix(k, "extra.")] = v
 		default:
-			return ivr.Customer{}, fmt.Errorf("customer %q: unknown key %q; keys are number, tier, stars, brand, vip, manager and extra.<column>", s, k)
+			return ivr.Customer{}, fmt.Errorf("customer %q: unknown key %q; keys are number, tier, stars, brand, vip, manager, repeat and extra.<column>", s, k)
 		}
 	}
 	return c, nil

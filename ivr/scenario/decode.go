@@ -64,6 +64,7 @@ type rawCustomer struct {
 	VIP      bool            `yaml:"vip"`
 	Manager  text            `yaml:"manager"`
 	Extra    map[string]text `yaml:"extra"`
+	Repeat   bool            `yaml:"repeat"`
 	NotFound bool            `yaml:"not_found"`
 	Error    bool            `yaml:"error"`
 }
@@ -660,7 +661,7 @@ func (c *rawCustomer) build() *Customer {
 	}
 	cu.Data = ivr.Customer{
 		Number: string(c.Number), Tier: string(c.Tier), Stars: c.Stars, Brand: string(c.Brand),
-		VIP: c.VIP, Manager: string(c.Manager),
+		VIP: c.VIP, Manager: string(c.Manager), Repeat: c.Repeat,
 	}
 	if len(c.Extra) > 0 {
 		cu.Data.Extra = make(map[string]string, len(c.Extra))

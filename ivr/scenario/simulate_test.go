@@ -24,7 +24,7 @@ func TestParseCustomer(t *testing.T) {
 		{in: "vip=maybe", wantErr: "vip=maybe must be true or false"},
 		{in: "vip", wantErr: `"vip" is not key=value`},
 		{in: "tier=a,tier=b", wantErr: "tier is given twice"},
-		{in: "plan=88", wantErr: `unknown key "plan"; keys are number, tier, stars, brand, vip, manager and extra.<column>`},
+		{in: "plan=88", wantErr: `unknown key "plan"; keys are number, tier, stars, brand, vip, manager, repeat and extra.<column>`},
 		{in: "extra.=1", wantErr: `unknown key "extra."`},
 	}
 	for _, tc := range tests {

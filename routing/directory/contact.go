@@ -17,8 +17,9 @@ type Contact struct {
 	// answered it, if one did.
 	Queue string `json:"queue,omitempty"`
 	Agent string `json:"agent,omitempty"`
-	// Outcome says how the call ended: answered, abandoned, overflow,
-	// callback, no_agents, queue_full, or ivr (it never reached a queue).
+	// Outcome says how the call ended: answered (an agent took it),
+	// abandoned (hung up in the queue), max_wait, no_agents, queue_full,
+	// callback, or ivr (it never reached a queue).
 	Outcome string `json:"outcome"`
 	// Survey holds the caller's survey answers by question id.
 	Survey map[string]string `json:"survey,omitempty"`

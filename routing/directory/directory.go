@@ -24,12 +24,14 @@ package directory
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -142,8 +144,8 @@ func Parse(r io.Reader, name string) (*Directory, error) {
 		return nil, err
 	}
 
-	d := &Directory{byNumber: map[string]int{}}
-	firstLine := map[string]int{}
+	d := &Directory{}
+	var where [][2]int // line and column of each customer's number, for duplicate errors
 	for len(p.errs) < maxErrors {
 		record, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -157,17 +159,28 @@ func Parse(r io.Reader, name string) (*Directory, error) {
 		if !ok || c.Number == "" { // an error, or an empty row
 			continue
 		}
-		line, _ := cr.FieldPos(0)
-		if first, dup := firstLine[c.Number]; dup {
-			p.cellError(p.idx[ColNumber], fmt.Errorf("number %s is already on line %d", c.Number, first),
-				"each customer must appear once; merge or delete one of the rows")
-			continue
-		}
-		firstLine[c.Number] = line
-		d.byNumber[c.Number] = len(d.customers)
+		line, col := cr.FieldPos(p.idx[ColNumber])
+		where = append(where, [2]int{line, col})
 		d.customers = append(d.customers, c)
 	}
+	// Index by number once the size is known: a map grown row by row
+	// rehashes a million keys again and again.
+	d.byNumber = make(map[string]int, len(d.customers))
+	for i, c := range d.customers {
+		first, dup := d.byNumber[c.Number]
+		if !dup {
+			d.byNumber[c.Number] = i
+			continue
+		}
+		if len(p.errs) >= maxErrors {
+			break
+		}
+		p.add(&Error{File: name, Line: where[i][0], Column: where[i][1], Field: ColNumber,
+			Err: fmt.Errorf("number %s is already on line %d", c.Number, where[first][0]),
+			Fix: "each customer must appear once; merge or delete one of the rows"})
+	}
 	if len(p.errs) > 0 {
+		slices.SortStableFunc(p.errs, func(a, b error) int { return cmp.Compare(errorLine(a), errorLine(b)) })
 		errs := p.errs
 		if len(errs) >= maxErrors {
 			errs = append(errs, fmt.Errorf("%s: stopped after %d errors", name, maxErrors))
@@ -175,6 +188,15 @@ func Parse(r io.Reader, name string) (*Directory, error) {
 		return nil, errors.Join(errs...)
 	}
 	return d, nil
+}
+
+// errorLine is the line an error is on (0 when it has none).
+func errorLine(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Line
+	}
+	return 0
 }
 
 // Lookup finds the customer calling from number (any form Normalize accepts).
@@ -384,4 +406,19 @@ func parseYesNo(s string) (value, ok bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// GradeUngraded sets the grade of every customer without one (Stars 0) to
+// stars(customer), and returns how many it graded. Use it before the
+// directory is put in place (Options.Prepare); it is not safe to use
+// concurrently with lookups.
+func (d *Directory) GradeUngraded(stars func(Customer) int) int {
+	n := 0
+	for i := range d.customers {
+		if d.customers[i].Stars == 0 {
+			d.customers[i].Stars = stars(d.customers[i])
+			n++
+		}
+	}
+	return n
 }

@@ -65,6 +65,7 @@ func TestLoadSample(t *testing.T) {
 		t.Fatalf("%d customers, want 20", d.Len())
 	}
 	boosts := routing.DefaultTiers()
+	std, boosted := directory.Policy{}, directory.Policy{Boosts: boosts}
 
 	c, ok := d.Lookup("+86 138 0000 0005")
 	if !ok {
@@ -74,18 +75,18 @@ func TestLoadSample(t *testing.T) {
 		c.ValueScore != 1860.5 || c.TenureMonths != 132 {
 		t.Fatalf("13800000005 = %+v", c)
 	}
-	if c.Tier() != "vip" || directory.TierFor(c, boosts) != "vip" {
-		t.Fatalf("13800000005 tier %s / %s, want vip", c.Tier(), directory.TierFor(c, boosts))
+	if std.Tier(c) != "vip" || boosted.Tier(c) != "vip" {
+		t.Fatalf("13800000005 tier %s / %s, want vip", std.Tier(c), boosted.Tier(c))
 	}
 
 	c, ok = d.Lookup("13800000001")
-	if !ok || c.Stars != 1 || c.VIP || c.AccountManager != "" || c.Tier() != "one_star" || directory.TierFor(c, boosts) != "one_star" {
-		t.Fatalf("13800000001 = %+v, %t (tier %s)", c, ok, c.Tier())
+	if !ok || c.Stars != 1 || c.VIP || c.AccountManager != "" || std.Tier(c) != "one_star" || boosted.Tier(c) != "one_star" {
+		t.Fatalf("13800000001 = %+v, %t (tier %s)", c, ok, std.Tier(c))
 	}
 	if c, ok := d.Lookup("13966667777"); !ok || c.Name != "谢娜" {
 		t.Fatalf("the row written +86 139-6666-7777 = %+v, %t", c, ok)
 	}
-	if c, ok := d.Lookup("15099990000"); !ok || c.Stars != 0 || c.Tier() != "default" {
+	if c, ok := d.Lookup("15099990000"); !ok || c.Stars != 0 || std.Tier(c) != "default" {
 		t.Fatalf("ungraded customer = %+v, %t", c, ok)
 	}
 	managers := map[string]bool{}
@@ -126,7 +127,7 @@ func TestParseColumnsAnyOrderExtraBOM(t *testing.T) {
 		t.Fatal("Lookup returned shared Extra")
 	}
 	c, _ = d.Lookup("15000001111")
-	if !c.VIP || c.AccountManager != "2001" || c.Tier() != "vip" {
+	if !c.VIP || c.AccountManager != "2001" || (directory.Policy{}).Tier(c) != "vip" {
 		t.Fatalf("customer %+v", c)
 	}
 }
@@ -194,6 +195,7 @@ func TestLoadMissingFile(t *testing.T) {
 
 func TestTierFor(t *testing.T) {
 	boosts := routing.DefaultTiers()
+	std, boosted := directory.Policy{}, directory.Policy{Boosts: boosts}
 	for _, tc := range []struct {
 		c          directory.Customer
 		tier, best string
@@ -205,10 +207,10 @@ func TestTierFor(t *testing.T) {
 		{directory.Customer{Stars: 1}, "one_star", "one_star"},
 		{directory.Customer{Stars: 9}, "default", "default"},
 	} {
-		if got := tc.c.Tier(); got != tc.tier {
-			t.Errorf("%+v.Tier() = %s, want %s", tc.c, got, tc.tier)
+		if got := std.Tier(tc.c); got != tc.tier {
+			t.Errorf("standard Tier(%+v) = %s, want %s", tc.c, got, tc.tier)
 		}
-		if got := directory.TierFor(tc.c, boosts); got != tc.best {
+		if got := boosted.Tier(tc.c); got != tc.best {
 			t.Errorf("TierFor(%+v) = %s, want %s", tc.c, got, tc.best)
 		}
 	}
@@ -216,11 +218,11 @@ func TestTierFor(t *testing.T) {
 	// whichever tier is boosted more.
 	c := directory.Customer{Stars: 5, AccountManager: "1001"}
 	boosts["five_star"] = 180 * time.Second
-	if got := directory.TierFor(c, boosts); got != "five_star" {
+	if got := boosted.Tier(c); got != "five_star" {
 		t.Errorf("TierFor with five_star boosted most = %s", got)
 	}
 	// Tiers without a boost are not chosen; nothing known → default.
-	if got := directory.TierFor(directory.Customer{VIP: true}, map[string]time.Duration{"five_star": time.Minute}); got != "default" {
+	if got := (directory.Policy{Boosts: map[string]time.Duration{"five_star": time.Minute}}).Tier(directory.Customer{VIP: true}); got != "default" {
 		t.Errorf("TierFor with vip not configured = %s, want default", got)
 	}
 }

@@ -114,9 +114,11 @@ func (m *Memory) Replace(_ context.Context, d *Directory, version string) error 
 		return fmt.Errorf("directory: %w", err)
 	}
 	txn := db.Txn(true)
+	// The rows are d's own: a Directory is read-only once loaded, and
+	// Lookup hands out copies.
 	for i := range d.customers {
-		c := d.customers[i].clone()
-		if err := txn.Insert(tableCustomers, &c); err != nil {
+		c := &d.customers[i]
+		if err := txn.Insert(tableCustomers, c); err != nil {
 			txn.Abort()
 			return fmt.Errorf("directory: load %s: %w", c.Number, err)
 		}

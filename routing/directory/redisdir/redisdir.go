@@ -170,9 +170,11 @@ func (s *Store) Replace(ctx context.Context, d *directory.Directory, version str
 		end := min(start+batch, len(cs))
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			key := s.customerKey(version, "")
+			// A half-written earlier attempt at this version holds the
+			// same content (the version is the content's hash): the
+			// hashes are simply written again.
 			for _, c := range cs[start:end] {
-				p.Del(ctx, key+c.Number) // a half-written earlier attempt
-				p.HSet(ctx, key+c.Number, encodeCustomer(c))
+				p.HSet(ctx, key+c.Number, encodeCustomer(c)...)
 			}
 			return nil
 		})
@@ -256,13 +258,14 @@ const (
 	extraPrefix                     = "x:"
 )
 
-func encodeCustomer(c directory.Customer) map[string]any {
-	h := map[string]any{
-		fNumber: c.Number, fName: c.Name, fValue: strconv.FormatFloat(c.ValueScore, 'f', -1, 64),
-		fTenure: c.TenureMonths, fStars: c.Stars, fBrand: c.Brand, fVIP: boolString(c.VIP), fManager: c.AccountManager,
-	}
+// encodeCustomer returns the field, value pairs of c's hash.
+func encodeCustomer(c directory.Customer) []any {
+	h := make([]any, 0, 16+2*len(c.Extra))
+	h = append(h, fNumber, c.Number, fName, c.Name, fValue, strconv.FormatFloat(c.ValueScore, 'f', -1, 64),
+		fTenure, strconv.Itoa(c.TenureMonths), fStars, strconv.Itoa(c.Stars), fBrand, c.Brand, fVIP, boolString(c.VIP),
+		fManager, c.AccountManager)
 	for k, v := range c.Extra {
-		h[extraPrefix+k] = v
+		h = append(h, extraPrefix+k, v)
 	}
 	return h
 }

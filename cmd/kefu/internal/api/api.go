@@ -64,19 +64,22 @@ type Deps struct {
 	Supervisor Supervisor
 	// Figures may be nil: GET /api/figures then answers 404.
 	Figures Figures
+	// Customers may be nil: the /api/customers endpoints then answer 404.
+	Customers Customers
 }
 
 // Handler serves the API.
 type Handler struct {
-	router   Router
-	front    Front
-	health   Health
-	flows    Flows
-	switches Switches
-	sup      Supervisor
-	figs     Figures
-	log      *slog.Logger
-	mux      *http.ServeMux
+	router    Router
+	front     Front
+	health    Health
+	flows     Flows
+	switches  Switches
+	sup       Supervisor
+	figs      Figures
+	customers Customers
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
 // New builds the API handler.
@@ -109,6 +112,9 @@ func New(d Deps, log *slog.Logger) *Handler {
 	if d.Figures != nil {
 		h.figs = d.Figures
 		h.mux.HandleFunc("GET /api/figures", h.figures)
+	}
+	if d.Customers != nil {
+		h.customerRoutes(d.Customers)
 	}
 	return h
 }

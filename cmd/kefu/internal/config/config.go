@@ -48,9 +48,11 @@ type Config struct {
 	// Prompts is the directory of prompt recordings (*.wav, 8 kHz mono 16-bit PCM or
 	// G.711). Default: "prompts" inside the flows directory.
 	Prompts string `yaml:"prompts"`
-	// Customers is the customer directory CSV used to find each caller's tier.
-	// Default: empty, every caller gets the "default" tier.
-	Customers string `yaml:"customers"`
+	// Customers is the customer directory: the CSV file each caller's tier is
+	// found in, how its customers are graded, and the caller history. Written
+	// as just the file name (customers: customers.csv) or as a mapping.
+	// Default: no file, every caller gets the unknown-caller tier.
+	Customers Customers `yaml:"customers"`
 	// Tiers maps a tier name to its head start in the queue (its boost): a caller of
 	// that tier is placed as if they had called that much earlier. Default: all
 	// tiers 0 (plain first come, first served).
@@ -64,6 +66,65 @@ type Config struct {
 
 	// Path is where the configuration was read from (not part of the file).
 	Path string `yaml:"-"`
+}
+
+// Customers configures the customer directory.
+type Customers struct {
+	// File is the customer CSV (number,name,value_score,tenure_months,brand,
+	// vip,account_manager[,stars], then any extra columns). It is reloaded
+	// when it changes; a broken file is refused and the last good one keeps
+	// serving.
+	File string `yaml:"file"`
+	// Encoding is the file's character set: auto (default: UTF-8, else
+	// GB18030), utf-8 or gb18030 (also read for gbk).
+	Encoding string `yaml:"encoding"`
+	// Thresholds is a thresholds file written by kefu customers grade: rows
+	// without stars are graded by it when the file is loaded. Without it,
+	// rows without stars are not graded (the unknown-caller tier... unless
+	// VIP, account manager or brand lift them).
+	Thresholds string `yaml:"thresholds"`
+	// Stars maps a grade (1–5) to a tier name. Default 5: five_star, 4:
+	// four_star, 3: three_star, 2: two_star, 1: one_star.
+	Stars map[int]string `yaml:"stars"`
+	// VIPTier and KeyAccountTier are the tiers of VIP customers and of
+	// customers with an account manager. Default vip and key_account; "-"
+	// for none. Brands maps a brand to a tier (default none). Of every tier
+	// a customer qualifies for, the one with the largest head start wins.
+	VIPTier        string            `yaml:"vip_tier"`
+	KeyAccountTier string            `yaml:"key_account_tier"`
+	Brands         map[string]string `yaml:"brands"`
+	// UnknownTier is the tier of callers not in the directory, and
+	// AnonymousTier of callers who withhold their number. Default: default,
+	// and the unknown tier.
+	UnknownTier   string `yaml:"unknown_tier"`
+	AnonymousTier string `yaml:"anonymous_tier"`
+	// RepeatWithin: a caller whose last contact is this recent is a repeat
+	// caller (customer.repeat in flows). Default 24h.
+	RepeatWithin Duration `yaml:"repeat_within"`
+	// KeepHistory is how long a caller's last contact is kept. Default 720h
+	// (30 days).
+	KeepHistory Duration `yaml:"keep_history"`
+}
+
+// customersFields is Customers without its YAML method, for decoding.
+type customersFields Customers
+
+// UnmarshalYAML reads either a file name or the full mapping.
+func (c *Customers) UnmarshalYAML(n ast.Node) error {
+	if s, ok := n.(*ast.StringNode); ok {
+		*c = Customers{File: s.Value}
+		return nil
+	}
+	if n.Type() == ast.NullType {
+		*c = Customers{}
+		return nil
+	}
+	var f customersFields
+	if err := yaml.NodeToValue(n, &f, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+		return err
+	}
+	*c = Customers(f)
+	return nil
 }
 
 // SIP holds the SIP front end's settings.
@@ -136,6 +197,11 @@ type Queue struct {
 	// waits for that agent alone before anyone qualified may take the call.
 	// Default 30s.
 	AccountManagerWait Duration `yaml:"account_manager_wait"`
+	// LastAgentWait makes a caller who called before wait this long for the
+	// agent who answered their last call (if that agent has the skill and is
+	// logged in), like the account-manager rule; the account manager comes
+	// first. Default 0: off.
+	LastAgentWait Duration `yaml:"last_agent_wait"`
 	// Steps widen who may take a waiting call, without it losing its place:
 	// e.g. level 4 or better at first, any level after 30s, agents of a
 	// second skill after 60s. The first step has after: 0s. Default: the
@@ -449,6 +515,19 @@ func (c *Config) validate(name string, data []byte) error {
 				bad(sp+".min_level", "queue %q: min_level %d is out of range 1–5", q.Name, st.MinLevel)
 			}
 		}
+	}
+	switch strings.ToLower(c.Customers.Encoding) {
+	case "", "auto", "utf-8", "utf8", "gb18030", "gbk", "gb2312":
+	default:
+		bad("$.customers.encoding", "encoding %q: use auto, utf-8 or gb18030", c.Customers.Encoding)
+	}
+	for stars := range c.Customers.Stars {
+		if stars < 1 || stars > 5 {
+			bad("$.customers.stars", "stars %d: grades are 1 (one-star) to 5 (five-star)", stars)
+		}
+	}
+	if c.Customers.File == "" && (c.Customers.Thresholds != "" || c.Customers.Encoding != "") {
+		bad("$.customers", "thresholds and encoding apply to a customer file: add file:")
 	}
 	switch c.Routing.LostAgentState {
 	case "", "ready", "not_ready":

@@ -39,7 +39,7 @@ func TestSample(t *testing.T) {
 		}},
 		{"access_numbers", c.AccessNumbers, map[string]string{"10086": "main", "10087": "direct"}},
 		{"default_flow", c.DefaultFlow, ""},
-		{"customers", c.Customers, "testdata/customers.csv"},
+		{"customers", c.Customers.File, "testdata/customers.csv"},
 		{"tiers.vip", c.Tiers["vip"].D(), 2 * time.Minute},
 		{"tiers.four_star", c.Tiers["four_star"].D(), time.Minute},
 		{"tiers.default", c.Tiers["default"].D(), time.Duration(0)},
@@ -61,7 +61,7 @@ func TestSample(t *testing.T) {
 		{Name: "data", Skill: "data", ServiceLevel: d(20 * time.Second), MaxWait: d(5 * time.Minute),
 			RingTimeout: d(15 * time.Second), AccountManagerWait: d(30 * time.Second)},
 		{Name: "complaints", Skill: "complaints", ServiceLevel: d(20 * time.Second), MaxWait: d(10 * time.Minute),
-			RingTimeout: d(15 * time.Second), WrapUp: d(15 * time.Second), AccountManagerWait: d(30 * time.Second)},
+			RingTimeout: d(15 * time.Second), WrapUp: d(15 * time.Second), AccountManagerWait: d(30 * time.Second), LastAgentWait: d(30 * time.Second)},
 		{Name: "vip", Skill: "vip", ServiceLevel: d(10 * time.Second), MaxWait: d(3 * time.Minute),
 			RingTimeout: d(15 * time.Second), AccountManagerWait: d(30 * time.Second),
 			Steps: []Step{{MinLevel: 4}, {After: d(time.Minute), Skill: "billing"}}, MaxQueued: 50},
@@ -142,6 +142,12 @@ func TestValues(t *testing.T) {
 		{"unquoted numbers as id and password", "agents: [{id: 1001, password: 1234, skills: {billing: 1}}]",
 			func(c *Config) any { return []string{c.Agents[0].ID, c.Agents[0].Password, c.Agents[0].Name} },
 			[]string{"1001", "1234", "1001"}},
+		{"customers as a file name", "customers: c.csv", func(c *Config) any { return c.Customers }, Customers{File: "c.csv"}},
+		{"customers as a mapping", "customers: {file: c.csv, encoding: gb18030, thresholds: t.yaml, stars: {5: gold, 4: gold}, vip_tier: '-', brands: {GoTone: gotone}, unknown_tier: walk_in, repeat_within: 48h, keep_history: 240h}",
+			func(c *Config) any { return c.Customers },
+			Customers{File: "c.csv", Encoding: "gb18030", Thresholds: "t.yaml", Stars: map[int]string{5: "gold", 4: "gold"}, VIPTier: "-",
+				Brands: map[string]string{"GoTone": "gotone"}, UnknownTier: "walk_in", RepeatWithin: Duration(48 * time.Hour), KeepHistory: Duration(240 * time.Hour)}},
+		{"last agent wait", "queues: [{name: billing, last_agent_wait: 20s}]", func(c *Config) any { return c.Queues[0].LastAgentWait.D() }, 20 * time.Second},
 		{"access numbers and default", "access_numbers: {'10086': main, '10087': direct, '10088': main}",
 			func(c *Config) any { return c.FlowNames() }, []string{"direct", "main"}},
 	} {
@@ -355,8 +361,8 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := c.Resolve(c.Customers), filepath.Join(dir, "customers.csv"); got != want {
-		t.Errorf("Resolve(%q) = %q, want %q", c.Customers, got, want)
+	if got, want := c.Resolve(c.Customers.File), filepath.Join(dir, "customers.csv"); got != want {
+		t.Errorf("Resolve(%q) = %q, want %q", c.Customers.File, got, want)
 	}
 
 	// The sample's paths stay relative to the working directory.
@@ -364,8 +370,8 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.Resolve(s.Customers); got != "testdata/customers.csv" {
-		t.Errorf("sample Resolve(%q) = %q, want it unchanged", s.Customers, got)
+	if got := s.Resolve(s.Customers.File); got != "testdata/customers.csv" {
+		t.Errorf("sample Resolve(%q) = %q, want it unchanged", s.Customers.File, got)
 	}
 }
 
