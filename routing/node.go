@@ -3,7 +3,6 @@ package routing
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 )
@@ -26,12 +25,23 @@ func (r *Router) Run(ctx context.Context) error {
 		return err
 	}
 	var events <-chan Event
-	if r.bus != nil && r.cfg.node != "" {
+	subscribed := r.bus == nil || r.cfg.node == ""
+	subscribe := func() {
+		// The bus may be unreachable when the node starts (or Redis is
+		// restarting): the node runs without it and tries again with each
+		// beat; offers published meanwhile are recovered by their leases.
 		ch, err := r.bus.Subscribe(ctx, r.cfg.node)
 		if err != nil {
-			return fmt.Errorf("routing: node %q: subscribing to the bus: %w", r.cfg.node, err)
+			if ctx.Err() == nil {
+				r.log.Warn("not subscribed to the bus yet: offers made on other nodes reach this node's calls after their lease",
+					"node", r.cfg.node, "err", err)
+			}
+			return
 		}
-		events = ch
+		events, subscribed = ch, true
+	}
+	if !subscribed {
+		subscribe()
 	}
 	beat := time.NewTicker(max(r.cfg.nodeTTL/4, time.Millisecond))
 	defer beat.Stop()
@@ -42,11 +52,14 @@ func (r *Router) Run(ctx context.Context) error {
 			return ctx.Err()
 		case e, ok := <-events:
 			if !ok {
-				events = nil
+				events, subscribed = nil, false
 				continue
 			}
 			r.receive(e)
 		case <-beat.C:
+			if !subscribed {
+				subscribe()
+			}
 			healthy = r.beat(ctx, healthy)
 		}
 	}

@@ -244,3 +244,52 @@ func TestNodesShareEmbeddedStore(t *testing.T) {
 		t.Fatalf("calls of the lost node remain: %+v", calls)
 	}
 }
+
+// flakyBus fails its first subscriptions, as a bus whose Redis is still
+// starting does.
+type flakyBus struct {
+	*routing.LocalBus
+	mu    sync.Mutex
+	fails int
+}
+
+func (b *flakyBus) Subscribe(ctx context.Context, node string) (<-chan routing.Event, error) {
+	b.mu.Lock()
+	fail := b.fails > 0
+	b.fails--
+	b.mu.Unlock()
+	if fail {
+		return nil, errors.New("dial tcp: connection refused")
+	}
+	return b.LocalBus.Subscribe(ctx, node)
+}
+
+// TestRunSubscribesLater: a bus unreachable when the node starts does not
+// stop Run; it subscribes at a later beat.
+func TestRunSubscribesLater(t *testing.T) {
+	bus := &flakyBus{LocalBus: &routing.LocalBus{}, fails: 3}
+	cfg := testConfig()
+	cfg.Node, cfg.NodeTTL, cfg.Bus = "n1", 40*time.Millisecond, bus
+	r, err := routing.NewRouter(cfg, memstore.New())
+	must(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	ran := make(chan error, 1)
+	go func() { ran <- r.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for bus.Subscribers("n1") == 0 {
+		select {
+		case err := <-ran:
+			t.Fatalf("Run ended with %v while the bus was unreachable", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the node never subscribed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-ran; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run ended with %v, want its cancellation", err)
+	}
+	r.Close()
+}
