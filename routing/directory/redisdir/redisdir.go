@@ -15,7 +15,8 @@
 // A new version is written beside the old one, then the version key is
 // switched with one SET: every node sees either the old directory or the new
 // one, never a mixture. Nodes cache the version key for up to a second; the
-// old version's keys are deleted Grace (10 s) after the switch. Nodes loading
+// old version's keys are deleted Grace (10 s, and never before twice the
+// version cache time plus a second) after the switch. Nodes loading
 // the same file compute the same version, and the second finds it in place
 // and does nothing; while one node loads, the others wait for it.
 package redisdir
@@ -189,10 +190,12 @@ func (s *Store) Replace(ctx context.Context, d *directory.Directory, version str
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		// Nodes trust a cached version for VersionTTL: the old version
+		// must outlive that, with room for lookups in flight.
 		select {
 		case <-s.stop:
 			return
-		case <-time.After(s.Grace):
+		case <-time.After(max(s.Grace, 2*s.VersionTTL+time.Second)):
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
