@@ -335,7 +335,11 @@ func (c *call) startHold(ctx context.Context, plan holdPlan) *holdMedia {
 }
 
 // hold plays the music in a loop, resuming where it was interrupted, and
-// the announcements and call-back offers when due, until ctx ends.
+// the announcements and call-back offers when due, until ctx ends. The
+// music goes on while a due announcement is prepared (the router asked for
+// the position, the flow for its prompts, which may mean speech synthesis)
+// and stops only once there is something to play instead, so the caller
+// does not hear that time as silence.
 func (c *call) hold(ctx context.Context, plan holdPlan, h *holdMedia) {
 	var music *media.Prompt
 	if plan.music != "" {
@@ -345,87 +349,137 @@ func (c *call) hold(ctx context.Context, plan holdPlan, h *holdMedia) {
 		}
 		music = p
 	}
-	var nextAnnounce, nextOffer time.Time
-	announces := plan.announce != nil && plan.announce.Every > 0 && plan.announce.Prompts != nil
-	if announces {
-		nextAnnounce = plan.since.Add(plan.announce.Every)
+	s := holdSchedule{plan: plan}
+	s.announces = plan.announce != nil && plan.announce.Every > 0 && plan.announce.Prompts != nil
+	if s.announces {
+		s.nextAnnounce = plan.since.Add(plan.announce.Every)
 	}
 	if plan.callback != nil {
-		nextOffer = plan.since.Add(plan.callback.After)
+		s.nextOffer = plan.since.Add(plan.callback.After)
 	}
 	pos := 0
 	for ctx.Err() == nil {
-		due := earliest(nextAnnounce, nextOffer)
-		if !waitPlaying(ctx, c.leg, music, &pos, due) {
+		stopMusic := playMusic(ctx, c.leg, music, &pos)
+		cue, ok := c.nextCue(ctx, &s)
+		stopMusic()
+		if !ok {
 			return
 		}
+		if cue.offering {
+			h.offered.Store(true)
+		}
+		if err := c.leg.Play(ctx, cue.prompts...); err != nil {
+			return
+		}
+		s.played(cue, time.Now())
+	}
+}
+
+// holdSchedule is when the next announcement and call-back offer are due.
+type holdSchedule struct {
+	plan                    holdPlan
+	announces               bool
+	nextAnnounce, nextOffer time.Time // zero: none
+}
+
+// holdCue is what interrupts the music.
+type holdCue struct {
+	prompts         []*media.Prompt
+	announce, offer bool // an announcement or a call-back offer was due
+	offering        bool // prompts include the call-back offer
+}
+
+// played moves the schedule on after cue ended at after (or was skipped).
+func (s *holdSchedule) played(cue holdCue, after time.Time) {
+	if cue.announce {
+		s.nextAnnounce = after.Add(s.plan.announce.Every)
+	}
+	if cue.offer {
+		if s.announces {
+			s.nextOffer = time.Time{} // from now on the offer comes with the announcements
+		} else {
+			s.nextOffer = after.Add(max(s.plan.callback.After, minOfferRepeat))
+		}
+	}
+}
+
+// nextCue waits until an announcement or call-back offer is due and has
+// prompts to play, and returns them; ok is false when ctx ended first. Due
+// ones without prompts are skipped (rescheduled).
+func (c *call) nextCue(ctx context.Context, s *holdSchedule) (cue holdCue, ok bool) {
+	plan := s.plan
+	for {
+		due := earliest(s.nextAnnounce, s.nextOffer)
+		if due.IsZero() {
+			<-ctx.Done()
+			return holdCue{}, false
+		}
+		if wait := time.Until(due); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return holdCue{}, false
+			case <-t.C:
+			}
+		}
 		now := time.Now()
-		announceNow := !nextAnnounce.IsZero() && !now.Before(nextAnnounce)
-		offerNow := !nextOffer.IsZero() && !now.Before(nextOffer)
-		if !announceNow && !offerNow {
+		cue = holdCue{
+			announce: !s.nextAnnounce.IsZero() && !now.Before(s.nextAnnounce),
+			offer:    !s.nextOffer.IsZero() && !now.Before(s.nextOffer),
+		}
+		if !cue.announce && !cue.offer {
 			continue
 		}
 		var names []string
-		offering := false
 		st, known := c.queueStatus(ctx, plan.since)
-		if announceNow && known {
+		if cue.announce && known {
 			ps, err := plan.announce.Prompts(ctx, st)
 			if err != nil {
 				c.log.Debug("announcement skipped", "err", err)
 			}
 			names = append(names, ps...)
 		}
-		if plan.callback != nil && (offerNow || announceNow && !now.Before(plan.since.Add(plan.callback.After))) &&
+		if plan.callback != nil && (cue.offer || cue.announce && !now.Before(plan.since.Add(plan.callback.After))) &&
 			known && st.EstimatedWait >= plan.callback.MinWait {
 			names = append(names, plan.callback.Prompts...)
-			offering = true
+			cue.offering = true
 		}
-		if prompts := c.prompts(names); len(prompts) > 0 {
-			if offering {
-				h.offered.Store(true)
-			}
-			if err := c.leg.Play(ctx, prompts...); err != nil {
-				return
-			}
+		if ctx.Err() != nil {
+			return holdCue{}, false
 		}
-		after := time.Now()
-		if announceNow {
-			nextAnnounce = after.Add(plan.announce.Every)
+		if cue.prompts = c.prompts(names); len(cue.prompts) > 0 {
+			return cue, true
 		}
-		if offerNow {
-			if announces {
-				nextOffer = time.Time{} // from now on the offer comes with the announcements
-			} else {
-				nextOffer = after.Add(max(plan.callback.After, minOfferRepeat))
-			}
-		}
+		s.played(cue, time.Now())
 	}
 }
 
-// waitPlaying plays music from *pos (or silence) until due (zero: until ctx
-// ends) and reports whether the hold goes on.
-func waitPlaying(ctx context.Context, leg *media.Session, music *media.Prompt, pos *int, due time.Time) bool {
-	wctx, cancel := ctx, context.CancelFunc(func() {})
-	if !due.IsZero() {
-		wctx, cancel = context.WithDeadline(ctx, due)
-	}
-	defer cancel()
-	if music == nil {
-		<-wctx.Done()
-		return ctx.Err() == nil
-	}
-	for {
-		next, err := leg.PlayFrom(wctx, music, *pos)
-		*pos = next
-		if *pos >= music.FrameCount() {
-			*pos = 0
+// playMusic plays music from *pos in a loop (or leaves the leg silent) in
+// the background until stop is called; after stop, *pos is where the music
+// stopped.
+func playMusic(ctx context.Context, leg *media.Session, music *media.Prompt, pos *int) (stop func()) {
+	mctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if music == nil {
+			return
 		}
-		switch {
-		case ctx.Err() != nil || errors.Is(err, media.ErrClosed):
-			return false
-		case err != nil: // due
-			return true
+		for {
+			next, err := leg.PlayFrom(mctx, music, *pos)
+			*pos = next
+			if *pos >= music.FrameCount() {
+				*pos = 0
+			}
+			if err != nil {
+				return
+			}
 		}
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
 }
 
