@@ -113,9 +113,11 @@ func (p Policy) Tier(c Customer) string {
 // HeadStart returns the head start of tier (0 when it has none).
 func (p Policy) HeadStart(tier string) time.Duration { return p.Boosts[tier] }
 
-// Check reports tiers the policy names that have no head start in Boosts:
-// almost always a typing mistake in the configuration. It returns nil when
-// Boosts is nil (the router's standard tiers).
+// Check reports tiers the configuration names (stars, VIP, key-account,
+// brand, unknown and anonymous tiers set in Policy) that have no head start
+// in Boosts: almost always a typing mistake. The standard tier names may go
+// without one (they then get none). It returns nil when Boosts is nil (the
+// router's standard tiers).
 func (p Policy) Check() error {
 	if p.Boosts == nil {
 		return nil
@@ -129,7 +131,7 @@ func (p Policy) Check() error {
 			missing = append(missing, fmt.Sprintf("%s tier %q", what, tier))
 		}
 	}
-	for s := 1; s <= 5; s++ {
+	for s := 1; s <= 5 && p.Stars != nil; s++ { // the standard star tiers may go without a head start
 		check(fmt.Sprintf("%d-star", s), p.starTier(s))
 	}
 	if p.VIP != "" {
