@@ -123,6 +123,7 @@ func (s *Server) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction) (*call,
 		Remote:          ans.Remote,
 		Codec:           ans.Codec,
 		DTMFPayloadType: ans.DTMFPayloadType,
+		Totals:          &s.stats.media,
 		Logger:          s.log,
 	})
 	if err != nil {

@@ -266,6 +266,7 @@ func (s *Server) ring(ctx context.Context, dr dialRequest, req *sipmsg.Request,
 		Remote:          ans.Addr,
 		Codec:           chosen,
 		DTMFPayloadType: ans.DTMFPayloadType,
+		Totals:          &s.stats.media,
 		Logger:          s.log,
 	})
 	if err != nil {

@@ -141,6 +141,7 @@ type Server struct {
 	reg    *registrar
 	calls  *registry
 	beep   *media.Prompt // played before a recording
+	stats  serverStats   // responses sent, media totals (Stats)
 
 	draining atomic.Bool
 	bg       sync.WaitGroup // work that outlives a call: cancelling an agent's phone
@@ -231,15 +232,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.reg = newRegistrar(cfg.Agents, cfg.Realm, cfg.RegisterExpiry, log, deps.OnRegistration)
 
-	srv.OnInvite(s.onInvite)
-	srv.OnAck(s.onAck)
-	srv.OnBye(s.inDialog(dialog.onBye))
-	srv.OnCancel(s.onCancel)
-	srv.OnOptions(s.onOptions)
-	srv.OnInfo(s.inDialog(dialog.onInfo))
-	srv.OnNotify(s.inDialog(dialog.onNotify))
-	srv.OnRegister(s.reg.onRegister)
-	srv.OnNoRoute(s.onOther)
+	// Every handler's transaction counts the responses sent on it (Stats).
+	srv.OnInvite(s.counted(s.onInvite))
+	srv.OnAck(s.counted(s.onAck))
+	srv.OnBye(s.counted(s.inDialog(dialog.onBye)))
+	srv.OnCancel(s.counted(s.onCancel))
+	srv.OnOptions(s.counted(s.onOptions))
+	srv.OnInfo(s.counted(s.inDialog(dialog.onInfo)))
+	srv.OnNotify(s.counted(s.inDialog(dialog.onNotify)))
+	srv.OnRegister(s.counted(s.reg.onRegister))
+	srv.OnNoRoute(s.counted(s.onOther))
 	return s, nil
 }
 

@@ -170,6 +170,7 @@ func (s *Session) paceLoop() {
 		now := time.Now()
 		if behind := int64(now.Sub(due) / FrameDuration); behind > s.maxLag {
 			s.st.lateFrames.Add(uint64(behind)) //nolint:gosec // behind > 0
+			s.totals.addLate(uint64(behind))    //nolint:gosec // idem
 			n += behind
 			due = start.Add(time.Duration(n) * FrameDuration)
 		}

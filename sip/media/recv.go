@@ -51,6 +51,7 @@ func (s *Session) handle(pkt *rtp.Packet, buf []byte, from netip.AddrPort, now t
 		return
 	}
 	s.st.packetsIn.Add(1)
+	s.totals.addPacketIn()
 	s.st.bytesIn.Add(uint64(len(buf)))
 	s.lastRx.Store(now.UnixNano())
 

@@ -53,6 +53,11 @@ type Config struct {
 	// RTP packet (for peers behind NAT). Default false: packets are accepted
 	// only from Remote's IP address.
 	SymmetricRTP bool
+	// Totals, if set, also counts this session's packets in and out, late
+	// frames and digits, summed with every other session given the same
+	// Totals (the SIP server's process-wide figures). Default nil: only
+	// Stats counts.
+	Totals *Totals
 	// Logger receives the session's logs; nil = discard.
 	Logger *slog.Logger
 }
@@ -144,6 +149,7 @@ type Session struct {
 
 	lastRx atomic.Int64 // unix nanoseconds of the last accepted packet
 	st     counters
+	totals *Totals // shared with other sessions; may be nil
 
 	lifeMu    sync.Mutex
 	started   bool
@@ -199,6 +205,7 @@ func newSession(cfg Config, conn packetConn) (*Session, error) {
 		alaw:      c.IsPCMA(),
 		dtmfPT:    cfg.DTMFPayloadType,
 		symmetric: cfg.SymmetricRTP,
+		totals:    cfg.Totals,
 		maxLag:    maxLagFrames,
 		remote:    unmapAP(cfg.Remote),
 		ssrc:      rand.Uint32(),         //nolint:gosec // RTP identifiers need not be cryptographic
@@ -308,6 +315,7 @@ func (s *Session) emitLocked(key rune, source string, now time.Time) {
 	select {
 	case s.digits <- Digit{Key: key, Source: source, At: now}:
 		s.st.dtmfIn.Add(1)
+		s.totals.addDigit(source)
 	default:
 		s.st.dtmfDropped.Add(1)
 		s.log.Warn("DTMF digit dropped: Digits channel full", "key", string(key), "source", source)
@@ -389,5 +397,6 @@ func (s *Session) writePacket(pt uint8, marker bool, ts uint32, payload []byte, 
 		return
 	}
 	s.st.packetsOut.Add(1)
+	s.totals.addPacketOut()
 	s.st.bytesOut.Add(uint64(n)) //nolint:gosec // n >= 0
 }
