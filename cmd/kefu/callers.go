@@ -117,10 +117,14 @@ func (c *callers) Status() directory.Status { return c.svc.Status() }
 // Reload implements api.Customers.
 func (c *callers) Reload(ctx context.Context) error { return c.svc.Reload(ctx, "API") }
 
-// finished records a call that ended as its caller's last contact.
-func (c *callers) finished(ctx context.Context, number string, res *ivr.Result) {
-	if res == nil {
-		return
+// finished records a call that ended as its caller's last contact, and
+// returns what the directory knows of the caller (for the call record).
+func (c *callers) finished(ctx context.Context, number string, res *ivr.Result) directory.Caller {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
+	defer cancel()
+	who, err := c.svc.Caller(lctx, number)
+	if err != nil {
+		c.log.Warn("customer directory unavailable for the call record", "caller", number, "err", err)
 	}
 	ct := directory.Contact{Number: number, Queue: res.Queue, Agent: res.AgentID, Survey: res.Survey}
 	switch {
@@ -133,9 +137,8 @@ func (c *callers) finished(ctx context.Context, number string, res *ivr.Result) 
 	default:
 		ct.Outcome = "ivr"
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
-	defer cancel()
-	if err := c.svc.Record(ctx, ct); err != nil {
+	if err := c.svc.Record(lctx, ct); err != nil {
 		c.log.Warn("caller history not updated", "caller", number, "err", err)
 	}
+	return who
 }

@@ -49,7 +49,31 @@ queues:
   - {name: data, ring_timeout: 2s}
   - {name: complaints, ring_timeout: 2s}
   - {name: vip, ring_timeout: 2s, account_manager_wait: 1s}
+auth: {supervisor_token: %s}
 `
+
+// testToken is the supervisor token of the test configurations.
+const testToken = "kefu-test-supervisor-token-7f3a"
+
+// apiGet and apiPost are http.Get and http.Post with the supervisor token.
+func apiGet(url string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	return http.DefaultClient.Do(req)
+}
+
+func apiPost(url, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodPost, url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	return http.DefaultClient.Do(req)
+}
 
 // syncBuffer collects Kefu's log for the failure report.
 type syncBuffer struct {
@@ -119,7 +143,7 @@ func startKefuWith(t *testing.T, mediaTimeout, flowsDir, redisURL string) *testK
 		mediaTimeout = "30s"
 	}
 	cfgPath := filepath.Join(dir, "kefu.yaml")
-	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, testConfig, rtpRange(), mediaTimeout, customers), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, testConfig, rtpRange(), mediaTimeout, customers, testToken), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var (
@@ -184,7 +208,7 @@ func (k *testKefu) phone(user, password string, opts testphone.Options) *testpho
 
 func (k *testKefu) setState(agent, state string) (int, string) {
 	k.t.Helper()
-	res, err := http.Post(k.http+"/api/agents/"+agent+"/state", "application/json",
+	res, err := apiPost(k.http+"/api/agents/"+agent+"/state", "application/json",
 		strings.NewReader(`{"state":"`+state+`"}`))
 	if err != nil {
 		k.t.Fatal(err)
@@ -218,7 +242,7 @@ func (k *testKefu) agent(id string) routing.AgentStatus {
 
 func (k *testKefu) getJSON(path string, v any) {
 	k.t.Helper()
-	res, err := http.Get(k.http + path)
+	res, err := apiGet(k.http + path)
 	if err != nil {
 		k.t.Fatal(err)
 	}
@@ -640,7 +664,7 @@ func TestDrain(t *testing.T) {
 	if !errors.As(err, &se) || se.Code != 503 {
 		t.Errorf("new call while draining: %v, want 503", err)
 	}
-	res, err := http.Get(k.http + "/healthz")
+	res, err := apiGet(k.http + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -780,7 +804,7 @@ func TestEarlyBye(t *testing.T) {
 func TestStateNeedsJSON(t *testing.T) {
 	k := startKefu(t, "")
 	k.phone("1001", "pw1001", testphone.Options{})
-	res, err := http.Post(k.http+"/api/agents/1001/state", "text/plain", strings.NewReader(`{"state":"ready"}`))
+	res, err := apiPost(k.http+"/api/agents/1001/state", "text/plain", strings.NewReader(`{"state":"ready"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestHotlineEmergencyAndVoicemail(t *testing.T) {
 	k := startKefuFlows(t, "", dir)
 	post := func(path, body string) {
 		t.Helper()
-		res, err := http.Post(k.http+path, "application/json", strings.NewReader(body))
+		res, err := apiPost(k.http+path, "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}

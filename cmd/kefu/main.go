@@ -23,6 +23,8 @@ Usage:
   kefu flows graph FLOW    print a flow as a Mermaid flowchart
   kefu customers grade IN.csv [-o OUT.csv] [-thresholds FILE]
                            grade customers five-star … one-star by the carriers' method
+  kefu report --from DATE --to DATE [--format text|csv]
+                           statistics over the call records: per queue, tier, agent, hour
 
 Run "kefu serve -h" for the server's flags.
 `
@@ -56,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return flowsCommand(args, stdout, stderr)
 	case "customers":
 		return customersCommand(args, stdout, stderr)
+	case "report":
+		return reportCommand(args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

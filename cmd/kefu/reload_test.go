@@ -87,7 +87,7 @@ func (k *testKefu) waitFlows(what string, cond func(reload.Status) bool) reload.
 // with every one of the labels (k="v" pairs); 0 when there is none.
 func metric(t *testing.T, base, name string, labels ...string) float64 {
 	t.Helper()
-	res, err := http.Get(base + "/metrics")
+	res, err := apiGet(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestFlowReloadWhileServing(t *testing.T) {
 	if issues := strings.Join(broken.LastError.Issues, "\n"); !issueAt.MatchString(issues) || !strings.Contains(issues, "nowhere") {
 		t.Errorf("issues %q, want direct.yaml:line:col about nowhere", broken.LastError.Issues)
 	}
-	res, err := http.Post(k.http+"/api/flows/reload", "application/json", strings.NewReader(`{"reason":"test"}`))
+	res, err := apiPost(k.http+"/api/flows/reload", "application/json", strings.NewReader(`{"reason":"test"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestFlowReloadWhileServing(t *testing.T) {
 	}
 
 	// Rollback over the API, then a fix on disk brings the new flows back.
-	res, err = http.Post(k.http+"/api/flows/rollback", "application/json", strings.NewReader(`{"version":"`+v1.Version+`"}`))
+	res, err = apiPost(k.http+"/api/flows/rollback", "application/json", strings.NewReader(`{"version":"`+v1.Version+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +28,7 @@ import (
 
 	"kefu/cmd/kefu/internal/api"
 	"kefu/cmd/kefu/internal/config"
+	"kefu/cmd/kefu/internal/web"
 	"kefu/ivr"
 	"kefu/ivr/ivrmetrics"
 	"kefu/ivr/reload"
@@ -34,6 +37,7 @@ import (
 	"kefu/routing/eventlog"
 	"kefu/routing/memstore"
 	"kefu/routing/redisstore"
+	"kefu/routing/report"
 	"kefu/routing/stats"
 	"kefu/sip"
 	"kefu/sip/media"
@@ -48,6 +52,7 @@ type app struct {
 	flows   *reload.Reloader
 	metrics *prometheus.Registry // the app's own, served at /metrics
 	dir     *callers
+	records *recorder
 	router  *routing.Router
 	// figures keeps the queue figures over sliding windows.
 	figures *stats.Stats
@@ -251,9 +256,18 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	for _, t := range cfg.Trunks {
 		scfg.Trunks = append(scfg.Trunks, sip.Trunk{Name: t.Name, Networks: t.Prefixes})
 	}
+	records, err := openRecords(cfg, o, store, dataDir, rcfg.Node, log.With("part", "records"))
+	if err != nil {
+		router.Close()
+		dir.close()
+		closeStore()
+		return nil, err
+	}
+	a.records = records
 	runner := &flowSet{
 		flows:    flows,
 		callers:  dir,
+		records:  records,
 		log:      log.With("part", "ivr"),
 		trails:   calls,
 		services: ivr.Services{Observer: observers{ivrMetrics, calls}, Directory: dir, Speaker: speech, Switches: switches},
@@ -265,17 +279,53 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	if err != nil {
 		router.Close()
 		dir.close()
+		records.Close(time.Second)
 		closeStore()
 		return nil, err
 	}
+	if err := registerMetrics(reg, metricsSources{
+		SIP: a.sip, Router: router, Tiers: slices.Sorted(maps.Keys(router.Tiers())),
+		Figures: figures, Customers: dir.svc, Store: store, Log: log.With("part", "metrics"),
+	}); err != nil {
+		a.sip.Close()
+		router.Close()
+		dir.close()
+		records.Close(time.Second)
+		closeStore()
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	reporter := &report.Reporter{Read: records.Read, Defaults: report.Query{Location: time.Local, ServiceLevel: serviceLevels(cfg)}}
+	apiHandler := api.New(api.Deps{
+		Router: router, Front: a.sip, Health: a, Flows: flows, Switches: switches, Supervisor: router, Figures: figures, Customers: dir,
+		Reports: reporter, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+	}, log.With("part", "http"))
+	token, err := supervisorToken(cfg, dataDir, log)
+	if err != nil {
+		a.sip.Close()
+		router.Close()
+		dir.close()
+		records.Close(time.Second)
+		closeStore()
+		return nil, err
+	}
+	streamsDone := make(chan struct{})
+	front, err := web.New(web.Deps{API: apiHandler, Agents: newAgentLogins(cfg.Agents), SupervisorToken: token,
+		Live:   &live{router: router, figures: figures, trails: calls, callers: dir, reports: reporter},
+		Logger: log.With("part", "web"), Done: streamsDone})
+	if err != nil {
+		a.sip.Close()
+		router.Close()
+		dir.close()
+		records.Close(time.Second)
+		closeStore()
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	a.http = &http.Server{
-		Handler: api.New(api.Deps{
-			Router: router, Front: a.sip, Health: a, Flows: flows, Switches: switches, Supervisor: router, Figures: figures, Customers: dir,
-			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
-		}, log.With("part", "http")),
+		Handler:           front,
 		ReadHeaderTimeout: api.ReadHeaderTimeout,
 		IdleTimeout:       api.IdleTimeout,
 	}
+	a.http.RegisterOnShutdown(func() { close(streamsDone) })
 	log.Info("kefu configured", "config", cfg.Path, "flows", strings.Join(flows.Current().Names(), ","),
 		"prompts", prompts.Len(), "agents", len(cfg.Agents), "queues", len(cfg.Queues))
 	built = true
@@ -391,6 +441,9 @@ func (a *app) shutdown() {
 	a.cancel()
 	a.wg.Wait()
 	a.sip.Close()
+	if err := a.records.Close(10 * time.Second); err != nil {
+		a.log.Error("call records", "err", err)
+	}
 	a.router.Close()
 	_ = a.dir.close()
 	_ = a.closeStore()
@@ -512,8 +565,10 @@ type flowSet struct {
 	flows *reload.Reloader
 	// callers keeps each caller's last contact, recorded when a flow ends.
 	callers *callers
-	// trails follows each call for screen pops and its call record.
+	// trails follows each call for screen pops and its call record;
+	// records writes that record.
 	trails   *trails
+	records  *recorder
 	log      *slog.Logger
 	services ivr.Services
 }
@@ -532,14 +587,12 @@ func (f *flowSet) RunFlow(ctx context.Context, name string, call ivr.Call) error
 		return fmt.Errorf("flow %q is not in the active flow set %s (flows: %s): check the flows directory and GET /api/flows",
 			name, set.Version(), strings.Join(set.Names(), ", "))
 	}
-	if f.trails != nil {
-		f.trails.begin(call.ID())
-		defer f.trails.end(call.ID())
-	}
+	f.trails.begin(call.ID())
+	f.records.begin()
 	res, err := ivr.Run(ctx, flow, call, ivr.RunOptions{Logger: f.log, Services: f.services})
-	if f.callers != nil {
-		f.callers.finished(ctx, call.Caller(), &res)
-	}
+	tr, _ := f.trails.end(call.ID())
+	who := f.callers.finished(ctx, call.Caller(), &res)
+	f.records.finish(ctx, call, &res, tr, who)
 	return err
 }
 

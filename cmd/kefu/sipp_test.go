@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"kefu/routing/callrecord"
 	"kefu/sip/testphone"
 )
 
@@ -85,8 +85,12 @@ type kefuProc struct {
 	sip  netip.AddrPort
 	http string
 	log  *syncBuffer
-	done chan struct{} // closed when the process has exited
-	err  error         // its exit status, once done is closed
+	// token is the supervisor token of the process's configuration; data
+	// its -data directory.
+	token string
+	data  string
+	done  chan struct{} // closed when the process has exited
+	err   error         // its exit status, once done is closed
 }
 
 const sippConfig = `
@@ -108,6 +112,7 @@ queues:
   - {name: data, ring_timeout: 3s}
   - {name: complaints, ring_timeout: 3s}
   - {name: vip, ring_timeout: 3s}
+auth: {supervisor_token: %s}
 `
 
 // startKefuProcess runs the kefu binary and waits for /healthz.
@@ -185,14 +190,16 @@ func startKefuProcessCustomers(t *testing.T, flowsDir, customers string) *kefuPr
 	dir := t.TempDir()
 	sipPort, httpPort := freePort(t), freePort(t)
 	cfg := filepath.Join(dir, "kefu.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, sippConfig, sipPort, rtpRange(), customers), 0o644); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, sippConfig, sipPort, rtpRange(), customers, testToken), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	k := &kefuProc{
-		sip:  netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sipPort)),
-		http: fmt.Sprintf("http://127.0.0.1:%d", httpPort),
-		log:  &syncBuffer{},
-		done: make(chan struct{}),
+		sip:   netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sipPort)),
+		http:  fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+		log:   &syncBuffer{},
+		token: testToken,
+		data:  filepath.Join(dir, "data"),
+		done:  make(chan struct{}),
 	}
 	k.cmd = exec.Command(kefuBin, "serve", "-config", cfg, "-flows", flowsDir, "-data", filepath.Join(dir, "data"), "-tts-cache", ttsCache,
 		"-http", fmt.Sprintf("127.0.0.1:%d", httpPort), "-log-level", "debug")
@@ -218,7 +225,7 @@ func startKefuProcessCustomers(t *testing.T, flowsDir, customers string) *kefuPr
 		}
 	})
 	waitFor(t, 30*time.Second, "kefu /healthz", func() bool {
-		res, err := http.Get(k.http + "/healthz")
+		res, err := apiGet(k.http + "/healthz")
 		if err != nil {
 			return false
 		}
@@ -230,7 +237,7 @@ func startKefuProcessCustomers(t *testing.T, flowsDir, customers string) *kefuPr
 
 func (k *kefuProc) post(t *testing.T, path, body string) int {
 	t.Helper()
-	res, err := http.Post(k.http+path, "application/json", strings.NewReader(body))
+	res, err := apiPost(k.http+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +247,7 @@ func (k *kefuProc) post(t *testing.T, path, body string) int {
 
 func (k *kefuProc) get(t *testing.T, path string, v any) {
 	t.Helper()
-	res, err := http.Get(k.http + path)
+	res, err := apiGet(k.http + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,6 +451,14 @@ func TestBinarySIGTERM(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("kefu did not exit after the last call ended")
+	}
+	// The call that was in progress at SIGTERM has its record.
+	recs, err := callrecord.ReadJSONL(filepath.Join(k.data, "records.jsonl"), time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].CallID != c.CallID() || recs[0].Disposition != callrecord.AbandonedIVR || recs[0].Caller != "13900000009" {
+		t.Errorf("records after SIGTERM: %+v, want the one call, abandoned in the IVR", recs)
 	}
 }
 

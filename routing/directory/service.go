@@ -52,8 +52,9 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 
-	mu     sync.Mutex // one load at a time; guards status
-	status Status
+	loading sync.Mutex // one load at a time
+	mu      sync.Mutex // guards status
+	status  Status
 }
 
 // Status says what the directory has loaded.
@@ -119,10 +120,12 @@ func (s *Service) Load(ctx context.Context) error {
 	if s.opts.File == "" {
 		return nil
 	}
+	s.loading.Lock()
+	defer s.loading.Unlock()
+	n, version, err := s.load(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.status.Loads++
-	n, version, err := s.load(ctx)
 	if err != nil {
 		s.status.Failures++
 		s.status.LastError, s.status.LastErrorAt = err.Error(), s.opts.Now()

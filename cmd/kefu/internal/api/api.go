@@ -66,6 +66,8 @@ type Deps struct {
 	Figures Figures
 	// Customers may be nil: the /api/customers endpoints then answer 404.
 	Customers Customers
+	// Reports may be nil: GET /api/reports then answers 404.
+	Reports Reports
 }
 
 // Handler serves the API.
@@ -115,6 +117,9 @@ func New(d Deps, log *slog.Logger) *Handler {
 	}
 	if d.Customers != nil {
 		h.customerRoutes(d.Customers)
+	}
+	if d.Reports != nil {
+		h.reportRoutes(d.Reports)
 	}
 	return h
 }

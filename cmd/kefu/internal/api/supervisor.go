@@ -185,25 +185,34 @@ func (h *Handler) failCall(w http.ResponseWriter, r *http.Request, err error) {
 // figures serves the live figures (from the router) and the windowed ones
 // (from the event stream).
 func (h *Handler) figures(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	snap, err := h.figs.Snapshot(ctx)
+	out, err := BuildFigures(r.Context(), h.router, h.figs)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	qs, err := h.router.Queues(ctx)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// BuildFigures is what GET /api/figures answers: the live figures of
+// router's queues and tiers, and figs' windows. The router's estimated
+// waits are included when it is an Estimator.
+func BuildFigures(ctx context.Context, router Router, figs Figures) (FiguresResponse, error) {
 	var out FiguresResponse
+	snap, err := figs.Snapshot(ctx)
+	if err != nil {
+		return out, err
+	}
+	qs, err := router.Queues(ctx)
+	if err != nil {
+		return out, err
+	}
 	out.Snapshot = snap
 	out.Live.Queues = []LiveQueue{}
 	tiers := map[string]*LiveTier{}
 	for _, q := range qs {
 		lq := LiveQueue{Name: q.Name, Waiting: q.Waiting, LongestWaitSeconds: q.LongestWaitSeconds, Agents: q.Agents,
 			EWTSeconds: map[int]float64{}}
-		if est, ok := h.router.(Estimator); ok {
+		if est, ok := router.(Estimator); ok {
 			for _, pos := range []int{1, 5, 10} {
 				if d, err := est.EstimatedWait(ctx, q.Name, pos); err == nil {
 					lq.EWTSeconds[pos] = d.Seconds()
@@ -225,5 +234,5 @@ func (h *Handler) figures(w http.ResponseWriter, r *http.Request) {
 	for _, name := range slices.Sorted(maps.Keys(tiers)) {
 		out.Live.Tiers = append(out.Live.Tiers, *tiers[name])
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }

@@ -63,6 +63,10 @@ type Config struct {
 	Queues []Queue `yaml:"queues"`
 	// Routing holds the router's agent rules and node settings.
 	Routing Routing `yaml:"routing"`
+	// Auth holds the supervisor token of the web pages and the API.
+	Auth Auth `yaml:"auth"`
+	// Records says where call records go.
+	Records Records `yaml:"records"`
 
 	// Path is where the configuration was read from (not part of the file).
 	Path string `yaml:"-"`
@@ -104,6 +108,27 @@ type Customers struct {
 	// KeepHistory is how long a caller's last contact is kept. Default 720h
 	// (30 days).
 	KeepHistory Duration `yaml:"keep_history"`
+}
+
+// Auth configures who may use the web pages and the API. Agents log in with
+// their id and SIP password; supervisors with the supervisor token.
+type Auth struct {
+	// SupervisorToken is the supervisor token, or SupervisorTokenFile a file
+	// holding it (better: keeps it out of the configuration). Neither: Kefu
+	// makes one at the first start and keeps it in DATA/supervisor-token
+	// (mode 0600); the log says where, never the token.
+	SupervisorToken     string `yaml:"supervisor_token"`
+	SupervisorTokenFile string `yaml:"supervisor_token_file"`
+}
+
+// Records configures call records: one per call, written when it ends.
+type Records struct {
+	// File is the JSONL file (default DATA/records.jsonl). With -redis the
+	// records go to a Redis Stream shared by the nodes, and this file is
+	// the spool for records written while Redis is unreachable.
+	File string `yaml:"file"`
+	// StreamMaxLen caps the Redis Stream (approximately). Default 1000000.
+	StreamMaxLen int64 `yaml:"stream_max_len"`
 }
 
 // customersFields is Customers without its YAML method, for decoding.
@@ -515,6 +540,15 @@ func (c *Config) validate(name string, data []byte) error {
 				bad(sp+".min_level", "queue %q: min_level %d is out of range 1–5", q.Name, st.MinLevel)
 			}
 		}
+	}
+	if c.Auth.SupervisorToken != "" && c.Auth.SupervisorTokenFile != "" {
+		bad("$.auth", "give supervisor_token or supervisor_token_file, not both")
+	}
+	if t := c.Auth.SupervisorToken; t != "" && len(t) < 16 {
+		bad("$.auth.supervisor_token", "the supervisor token is shorter than 16 characters: use a long random one (openssl rand -hex 24)")
+	}
+	if c.Records.StreamMaxLen < 0 {
+		bad("$.records.stream_max_len", "stream_max_len %d is negative: use 0 for the default", c.Records.StreamMaxLen)
 	}
 	switch strings.ToLower(c.Customers.Encoding) {
 	case "", "auto", "utf-8", "utf8", "gb18030", "gbk", "gb2312":
