@@ -262,6 +262,7 @@ nodes:
 	ev := func(typ ivr.EventType, node, kind, exit, milestone string) ivr.Event {
 		return ivr.Event{Type: typ, CallID: "obs-1", Flow: "test", Version: flow.Version, Node: node, Kind: kind, Exit: exit, Milestone: milestone}
 	}
+	withDigits := func(e ivr.Event, d string) ivr.Event { e.Digits = d; return e }
 	tests := []struct {
 		name   string
 		script []string
@@ -271,7 +272,7 @@ nodes:
 			ev(ivr.EventEnter, "welcome", "play", "", "greeted"),
 			ev(ivr.EventExit, "welcome", "play", "next", ""),
 			ev(ivr.EventEnter, "m", "menu", "", ""),
-			ev(ivr.EventExit, "m", "menu", "1", ""),
+			withDigits(ev(ivr.EventExit, "m", "menu", "1", ""), "1"), // the key pressed, for screen pops
 			ev(ivr.EventEnter, "bye", "hangup", "", ""),
 			ev(ivr.EventEnd, "bye", "hangup", "served", ""),
 		}},

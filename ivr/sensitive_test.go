@@ -78,9 +78,11 @@ nodes:
 			}
 			var logs bytes.Buffer
 			var tl traceLog
+			var obs eventLog // what screen pops and call records are built from
 			res, err := ivr.Run(t.Context(), flow, ivrtest.NewScriptedCall(tt.script...), ivr.RunOptions{
-				Trace:  tl.add,
-				Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+				Trace:    tl.add,
+				Services: ivr.Services{Observer: &obs},
+				Logger:   slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -89,6 +91,7 @@ nodes:
 				"trace":  strings.Join(tl.texts(), "\n"),
 				"log":    logs.String(),
 				"result": fmt.Sprintf("%+v", res),
+				"events": fmt.Sprintf("%+v", obs.events()),
 			}
 			for where, text := range reported {
 				if strings.Contains(text, tt.secret) {

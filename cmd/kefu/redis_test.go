@@ -3,12 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"kefu/routing"
+	"kefu/routing/callrecord"
 	"kefu/sip/testphone"
 )
 
@@ -76,4 +81,18 @@ func TestRedisRoutedCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	k.idle()
+	// The call's record is in the nodes' shared stream, not the file.
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
+	defer rdb.Close()
+	var recs []callrecord.Record
+	waitFor(t, 10*time.Second, "the call record in the Redis Stream", func() bool {
+		recs, err = callrecord.ReadStream(context.Background(), rdb, "kefu:{e2e}:records", time.Time{}, time.Time{})
+		return err == nil && len(recs) == 1
+	})
+	if r := recs[0]; r.CallID != c.CallID() || r.Disposition != callrecord.Answered || r.Agent != "1001" || r.Queue != "billing" {
+		t.Errorf("record in the stream: %+v", r)
+	}
+	if b, err := os.ReadFile(filepath.Join(k.data, "records.jsonl")); err != nil || len(b) != 0 {
+		t.Errorf("the spool file holds %q (%v); with Redis reachable it stays empty", b, err)
+	}
 }
