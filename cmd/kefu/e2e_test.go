@@ -164,7 +164,9 @@ func startKefuWith(t *testing.T, mediaTimeout, flowsDir, redisURL string) *testK
 			break
 		}
 		a.sip.Close()
+		_ = a.records.Close(time.Second)
 		a.router.Close()
+		_ = a.dir.close()
 		_ = a.closeStore()
 		a.warm.close()
 		if !errors.Is(err, syscall.EADDRINUSE) || attempt == 5 {

@@ -122,10 +122,14 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		return nil, fmt.Errorf("speech engine: %w", err)
 	}
 	warm := newWarmer(speech, log.With("part", "tts"))
+	// undo releases, last first, what was built when a later step fails.
+	undo := []func(){warm.close}
 	built := false
 	defer func() {
-		if !built { // a later step failed: stop rendering before returning the error
-			warm.close()
+		if !built {
+			for _, f := range slices.Backward(undo) {
+				f()
+			}
 		}
 	}()
 	switches, err := switchboard.Open(filepath.Join(dataDir, "switches.json"))
@@ -216,24 +220,23 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		}
 		rcfg.Events, closeStore = events, events.Close
 	}
+	undo = append(undo, func() { closeStore() })
 	figures, err := stats.New(stats.Config{Queues: rcfg.Queues, Logger: log.With("part", "figures")}, figuresBackend(store))
 	if err != nil {
-		closeStore()
 		return nil, fmt.Errorf("figures: %w", err)
 	}
 	calls := newTrails()
 	rcfg.Events = routing.EventLogs(rcfg.Events, figures, calls)
 	router, err := routing.NewRouter(rcfg, store)
 	if err != nil {
-		closeStore()
 		return nil, fmt.Errorf("router: %w", err)
 	}
+	undo = append(undo, func() { router.Close() })
 	dir, err := newDirectory(cfg, o, store, router.Tiers(), log.With("part", "customers"))
 	if err != nil {
-		router.Close()
-		closeStore()
 		return nil, err
 	}
+	undo = append(undo, func() { dir.close() })
 
 	a := &app{cfg: cfg, log: log, prompts: prompts, flows: flows, metrics: reg, dir: dir, router: router, figures: figures, closeStore: closeStore, warm: warm, sipErr: make(chan error, 1)}
 	scfg := sip.Config{
@@ -258,12 +261,10 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	}
 	records, err := openRecords(cfg, o, store, dataDir, rcfg.Node, log.With("part", "records"))
 	if err != nil {
-		router.Close()
-		dir.close()
-		closeStore()
 		return nil, err
 	}
 	a.records = records
+	undo = append(undo, func() { records.Close(time.Second) })
 	runner := &flowSet{
 		flows:    flows,
 		callers:  dir,
@@ -277,21 +278,13 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		OnRegistration: a.onRegistration,
 	})
 	if err != nil {
-		router.Close()
-		dir.close()
-		records.Close(time.Second)
-		closeStore()
 		return nil, err
 	}
+	undo = append(undo, func() { a.sip.Close() })
 	if err := registerMetrics(reg, metricsSources{
 		SIP: a.sip, Router: router, Tiers: slices.Sorted(maps.Keys(router.Tiers())),
 		Figures: figures, Customers: dir.svc, Store: store, Log: log.With("part", "metrics"),
 	}); err != nil {
-		a.sip.Close()
-		router.Close()
-		dir.close()
-		records.Close(time.Second)
-		closeStore()
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	reporter := &report.Reporter{Read: records.Read, Defaults: report.Query{Location: time.Local, ServiceLevel: serviceLevels(cfg)}}
@@ -301,11 +294,6 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 	}, log.With("part", "http"))
 	token, err := supervisorToken(cfg, dataDir, log)
 	if err != nil {
-		a.sip.Close()
-		router.Close()
-		dir.close()
-		records.Close(time.Second)
-		closeStore()
 		return nil, err
 	}
 	streamsDone := make(chan struct{})
@@ -313,11 +301,6 @@ func newApp(o serveOptions, logOut io.Writer) (*app, error) {
 		Live:   &live{router: router, figures: figures, trails: calls, callers: dir, reports: reporter},
 		Logger: log.With("part", "web"), Done: streamsDone})
 	if err != nil {
-		a.sip.Close()
-		router.Close()
-		dir.close()
-		records.Close(time.Second)
-		closeStore()
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	a.http = &http.Server{
