@@ -201,7 +201,7 @@ func (s *Server) ring(ctx context.Context, dr dialRequest, req *sipmsg.Request,
 	if err != nil {
 		return nil, fmt.Errorf("invite %s: %w", dr.name, err)
 	}
-	err = dlg.WaitAnswer(ringCtx, sipgo.AnswerOptions{OnResponse: func(r *sipmsg.Response) error {
+	err = waitAnswer(ringCtx, dlg, sipgo.AnswerOptions{OnResponse: func(r *sipmsg.Response) error {
 		if r.StatusCode < 200 {
 			provisional.Store(true) // a 100 Trying also allows CANCEL
 		}
@@ -359,4 +359,17 @@ func (l *outLeg) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 // §4.1.3: 481 for a NOTIFY matching no subscription).
 func (l *outLeg) onNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l.srv.noDialog(req, tx)
+}
+
+// waitAnswer is dlg.WaitAnswer, with the panic sipgo v1.7.2 raises when the
+// INVITE transaction ends while it waits for a provisional response before
+// cancelling (it reads a nil response from the closed channel) turned into
+// an error: one call's leg fails, not the process.
+func waitAnswer(ctx context.Context, dlg *sipgo.DialogClientSession, opts sipgo.AnswerOptions) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sipgo: waiting for the answer: %v", p)
+		}
+	}()
+	return dlg.WaitAnswer(ctx, opts)
 }

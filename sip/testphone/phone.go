@@ -232,7 +232,7 @@ func (p *Phone) Dial(ctx context.Context, server netip.AddrPort, number string, 
 	c.uac = dlg
 	c.callID = req.CallID().Value()
 	p.track(c)
-	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(r *sip.Response) error {
+	err = waitAnswer(ctx, dlg, sipgo.AnswerOptions{OnResponse: func(r *sip.Response) error {
 		if r.StatusCode == 180 || r.StatusCode == 183 {
 			c.signalRinging()
 		}
@@ -464,4 +464,16 @@ func (p *Phone) sdpWith(rtp netip.AddrPort, codecs []string, direction string) [
 		"m=audio " + strconv.Itoa(int(rtp.Port())) + " RTP/AVP " + strings.Join(pts, " ") + "\r\n" +
 		strings.Join(lines, "\r\n") + "\r\n"
 	return []byte(s)
+}
+
+// waitAnswer is dlg.WaitAnswer with the panic sipgo v1.7.2 raises when the
+// INVITE transaction ends while a CANCEL waits for a provisional response
+// turned into an error.
+func waitAnswer(ctx context.Context, dlg *sipgo.DialogClientSession, opts sipgo.AnswerOptions) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sipgo: waiting for the answer: %v", p)
+		}
+	}()
+	return dlg.WaitAnswer(ctx, opts)
 }
