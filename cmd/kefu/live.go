@@ -166,13 +166,13 @@ func (l *live) today(ctx context.Context) (report.Report, map[string]report.Repo
 	if now.Sub(l.dayAt) < dayCache {
 		return l.day, l.byTier, nil
 	}
-	from := startOfDay(now)
-	recs, err := l.reports.Read(ctx, from, from.AddDate(0, 0, 1))
+	from, to := report.Today(now, nil)
+	recs, err := l.reports.Read(ctx, from, to)
 	if err != nil {
 		return report.Report{}, nil, err
 	}
 	q := l.reports.Defaults
-	q.From, q.To = from, from.AddDate(0, 0, 1)
+	q.From, q.To = from, to
 	l.day = report.Compute(recs, q)
 	tiers := map[string][]callrecord.Record{}
 	for _, r := range recs {

@@ -15,6 +15,7 @@ import (
 	"kefu/routing/callrecord"
 	"kefu/routing/directory"
 	"kefu/routing/redisstore"
+	"kefu/routing/report"
 )
 
 // recorder writes one call record per call when its flow ends, and keeps
@@ -46,16 +47,10 @@ func newRecorder(w callrecord.Writer, read func(ctx context.Context, from, to ti
 	return r
 }
 
-// startOfDay is midnight of t's day in t's location.
-func startOfDay(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, t.Location())
-}
-
 // loadToday reads today's records written before this start.
 func (r *recorder) loadToday(ctx context.Context) error {
-	day := startOfDay(r.now())
-	recs, err := r.read(ctx, day, day.AddDate(0, 0, 1))
+	day, next := report.Today(r.now(), nil)
+	recs, err := r.read(ctx, day, next)
 	if err != nil {
 		return err
 	}
@@ -102,7 +97,7 @@ func (r *recorder) finish(ctx context.Context, call ivr.Call, res *ivr.Result, t
 		return
 	}
 	r.mu.Lock()
-	if day := startOfDay(rec.End); day.Equal(r.day) {
+	if day, _ := report.Today(rec.End, nil); day.Equal(r.day) {
 		r.today = append(r.today, rec)
 	} else if day.After(r.day) {
 		r.day, r.today = day, []callrecord.Record{rec}

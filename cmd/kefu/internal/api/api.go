@@ -207,6 +207,12 @@ func (h *Handler) setState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("agent state set over HTTP", "agent", id, "state", state, "reason", req.Reason, "remote", r.RemoteAddr)
+	h.writeAgent(w, r, id, state)
+}
+
+// writeAgent answers with the agent's status after a change of state (just
+// the id and state when the status cannot be read).
+func (h *Handler) writeAgent(w http.ResponseWriter, r *http.Request, id string, state routing.AgentState) {
 	for _, a := range h.mustAgents(r.Context()) {
 		if a.ID == id {
 			writeJSON(w, http.StatusOK, a)

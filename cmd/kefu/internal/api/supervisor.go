@@ -157,13 +157,7 @@ func (h *Handler) forceState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("agent state forced over HTTP", "agent", id, "state", state, "reason", req.Reason, "remote", r.RemoteAddr)
-	for _, a := range h.mustAgents(r.Context()) {
-		if a.ID == id {
-			writeJSON(w, http.StatusOK, a)
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"id": id, "state": string(state)})
+	h.writeAgent(w, r, id, state)
 }
 
 // failCall maps the errors of call operations to HTTP statuses.
