@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -268,22 +269,37 @@ func (s *Server) contact(host netip.Addr) sipmsg.ContactHeader {
 	}}
 }
 
+// listen opens the UDP and TCP listeners on the configured address. With
+// port 0 the OS picks the UDP port and TCP takes the same one; when another
+// process holds that port for TCP, a new one is picked (a few times).
+func (s *Server) listen(ctx context.Context) (net.PacketConn, net.Listener, error) {
+	lc := net.ListenConfig{}
+	for attempt := 1; ; attempt++ {
+		udp, err := lc.ListenPacket(ctx, "udp", s.cfg.Listen.String())
+		if err != nil {
+			return nil, nil, fmt.Errorf("sip: listen udp %s: %w (is another SIP server running? choose another address with -sip)", s.cfg.Listen, err)
+		}
+		tcpAddr := s.cfg.Listen.String()
+		if s.cfg.Listen.Port() == 0 {
+			tcpAddr = udp.LocalAddr().String() // same port for both when picked by the OS
+		}
+		tcp, err := lc.Listen(ctx, "tcp", tcpAddr)
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		if s.cfg.Listen.Port() != 0 || !errors.Is(err, syscall.EADDRINUSE) || attempt == 5 {
+			return nil, nil, fmt.Errorf("sip: listen tcp %s: %w (is another SIP server running? choose another address with -sip)", tcpAddr, err)
+		}
+	}
+}
+
 // Serve listens on UDP and TCP at the configured address and serves until ctx
 // ends. ready, if not nil, is called once both listeners are bound.
 func (s *Server) Serve(ctx context.Context, ready func(udp, tcp net.Addr)) error {
-	lc := net.ListenConfig{}
-	udp, err := lc.ListenPacket(ctx, "udp", s.cfg.Listen.String())
+	udp, tcp, err := s.listen(ctx)
 	if err != nil {
-		return fmt.Errorf("sip: listen udp %s: %w (is another SIP server running? choose another address with -sip)", s.cfg.Listen, err)
-	}
-	tcpAddr := s.cfg.Listen.String()
-	if s.cfg.Listen.Port() == 0 {
-		tcpAddr = udp.LocalAddr().String() // same port for both when picked by the OS
-	}
-	tcp, err := lc.Listen(ctx, "tcp", tcpAddr)
-	if err != nil {
-		udp.Close()
-		return fmt.Errorf("sip: listen tcp %s: %w", tcpAddr, err)
+		return err
 	}
 	if s.cfg.Listen.Port() == 0 {
 		// Tests listen on port 0: from now on advertise the port we got.
